@@ -1,0 +1,1 @@
+"""Thin Cython wrappers over C libraries: buffer in, buffer out, GIL released."""

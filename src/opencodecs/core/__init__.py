@@ -1,0 +1,1 @@
+"""Core: Codec/Reader/Writer, registry, errors, config, data sources, thread pool."""
