@@ -1,8 +1,8 @@
 """Byte-stream compressors and filters (spec table "Compression"): bytes in, bytes out."""
 
-from ..core.codec import Codec, numthreads_or_default
+from ..core.codec import Codec, import_native, numthreads_or_default
 from ..core.config import config
-from ..core.errors import EncodeError
+from ..core.errors import DecodeError, EncodeError
 from ..core.registry import register
 
 # Inputs smaller than this compress on one thread: worker start-up costs more
@@ -27,6 +27,9 @@ class Compressor(Codec):
 
     supported_dtypes = ("bytes",)
 
+    def _decode(self, buf, out):
+        return self.native.decode(buf, out, config.max_decoded_bytes)
+
 
 @register
 class Zstd(Compressor):
@@ -46,8 +49,6 @@ class Zstd(Compressor):
         n = numthreads_or_default(numthreads) if _nbytes(data) >= _MT_MIN_BYTES else 1
         return native.encode(data, level, n, out)
 
-    def _decode(self, buf, out):
-        return self.native.decode(buf, out, config.max_decoded_bytes)
 
 
 @register
@@ -66,8 +67,98 @@ class Lz4(Compressor):
         level = check_level(self.name, level, 0, self.native.MAX_LEVEL)
         return self.native.encode(data, level, bool(content_checksum), bool(block_linked), out)
 
-    def _decode(self, buf, out):
-        return self.native.decode(buf, out, config.max_decoded_bytes)
+
+
+# Stream formats as the _deflate and _isal modules number them.
+_RAW, _ZLIB, _GZIP = 0, 1, 2
+# backend: (native module, library, default level)
+_DEFLATE_BACKENDS = {
+    "libdeflate": ("_deflate", "libdeflate", 6),
+    "isal": ("_isal", "ISA-L", 2),
+}
+
+
+class _DeflateFamily(Compressor):
+    """deflate and gzip: libdeflate by default, Intel ISA-L's igzip with backend="isal"."""
+
+    library = "libdeflate"
+    _native = "_deflate"
+
+    def _backend(self, backend, error):
+        """(native module, default level) of a backend; `error` if there is no such backend."""
+        try:
+            module, library, default_level = _DEFLATE_BACKENDS[backend]
+        except (KeyError, TypeError):
+            choices = " or ".join(map(repr, _DEFLATE_BACKENDS))
+            raise error(f"{self.name}: unknown backend {backend!r}; choose {choices}") from None
+        if module == self._native:
+            return self.native, default_level
+        return import_native(self.name, module, library), default_level
+
+    def _encode_stream(self, data, out, fmt, level, backend):
+        native, default_level = self._backend(backend, EncodeError)
+        level = check_level(self.name, default_level if level is None else level,
+                            native.MIN_LEVEL, native.MAX_LEVEL)
+        return native.encode(data, level, fmt, out)
+
+    def _decode_stream(self, buf, out, fmt, backend):
+        native = self._backend(backend, DecodeError)[0]
+        return native.decode(buf, fmt, out, config.max_decoded_bytes)
+
+
+@register
+class Deflate(_DeflateFamily):
+    name = "deflate"
+    aliases = ("zlib", "zlibng")
+    file_extensions = (".zlib",)
+    description = "zlib (RFC 1950) streams, or raw deflate (RFC 1951) with raw=True"
+
+    def signature(self, head):
+        # A zlib header: method 8, window <= 32 KiB, check bits, no preset dictionary.
+        if len(head) < 2:
+            return False
+        cmf, flg = head[0], head[1]
+        return cmf & 0x0F == 8 and cmf >> 4 <= 7 and (cmf << 8 | flg) % 31 == 0 and not flg & 0x20
+
+    def _encode(self, data, out, *, level=None, raw=False, backend="libdeflate"):
+        return self._encode_stream(data, out, _RAW if raw else _ZLIB, level, backend)
+
+    def _decode(self, buf, out, *, raw=False, backend="libdeflate"):
+        return self._decode_stream(buf, out, _RAW if raw else _ZLIB, backend)
+
+
+@register
+class Gzip(_DeflateFamily):
+    name = "gzip"
+    file_extensions = (".gz",)
+    description = "gzip files (RFC 1952), concatenated members included"
+
+    def signature(self, head):
+        return head[:2] == b"\x1f\x8b"
+
+    def _encode(self, data, out, *, level=None, backend="libdeflate"):
+        return self._encode_stream(data, out, _GZIP, level, backend)
+
+    def _decode(self, buf, out, *, backend="libdeflate"):
+        return self._decode_stream(buf, out, _GZIP, backend)
+
+
+@register
+class Bz2(Compressor):
+    name = "bz2"
+    aliases = ("bzip2",)
+    file_extensions = (".bz2",)
+    description = "bzip2 streams, concatenated streams included"
+    library = "libbz2"
+    _native = "_bz2"
+
+    def signature(self, head):
+        return head[:3] == b"BZh" and len(head) > 3 and 0x31 <= head[3] <= 0x39
+
+    def _encode(self, data, out, *, level=9):
+        native = self.native
+        return native.encode(data, check_level(self.name, level, native.MIN_LEVEL, native.MAX_LEVEL), out)
+
 
 
 @register
@@ -95,8 +186,6 @@ class Brotli(Compressor):
             raise EncodeError(f"brotli: mode must be one of {', '.join(self._modes)}, got {mode!r}")
         return native.encode(data, level, lgwin, self._modes[mode], out)
 
-    def _decode(self, buf, out):
-        return self.native.decode(buf, out, config.max_decoded_bytes)
 
 
 @register
@@ -114,5 +203,51 @@ class Snappy(Compressor):
     def _encode(self, data, out, *, framed=False):
         return self.native.encode(data, bool(framed), out)
 
+# An LZMA decoder's memory is mostly its dictionary, which the stream declares.
+# Any preset's (64 MiB at most) is always allowed; beyond that, a dictionary
+# larger than the output could ever be (LZMA expands less than 8192:1) is
+# refused rather than allocated.
+_LZMA_MIN_MEMLIMIT = 128 << 20
+_LZMA_MAX_RATIO = 8192
+
+
+def _is_lzma_alone(head) -> bool:
+    """A legacy .lzma header, judged as liblzma does: properties byte, a dictionary
+    size of 2**n or 2**n + 2**(n-1), an unknown or plausible (< 256 GiB) size."""
+    if len(head) < 13 or head[0] > 224:
+        return False
+    dict_size = int.from_bytes(head[1:5], "little")
+    size = int.from_bytes(head[5:13], "little")
+    lowest_bit = dict_size & -dict_size
+    dict_ok = dict_size == 0xFFFFFFFF or (dict_size >= 4096 and dict_size // lowest_bit in (1, 3))
+    return dict_ok and (size == 2**64 - 1 or size < 2**38)
+
+
+@register
+class Lzma(Compressor):
+    name = "lzma"
+    aliases = ("xz",)
+    file_extensions = (".xz", ".lzma")
+    description = "xz streams (legacy .lzma with alone=True); decodes both"
+    library = "liblzma"
+    _native = "_lzma"
+
+    def signature(self, head):
+        return head[:6] == b"\xfd7zXZ\x00" or _is_lzma_alone(head)
+
+    def _encode(self, data, out, *, level=6, check=None, alone=False):
+        native = self.native
+        level = check_level(self.name, level, native.MIN_LEVEL, native.MAX_LEVEL)
+        if alone and check is not None:
+            raise EncodeError("lzma: the legacy .lzma format (alone=True) has no integrity check")
+        try:
+            check_id = native.CHECKS["crc64" if check is None else check]
+        except (KeyError, TypeError):
+            raise EncodeError(f"lzma: unknown check {check!r}; choose one of "
+                              f"{', '.join(map(repr, native.CHECKS))}") from None
+        return native.encode(data, level, check_id, bool(alone), out)
+
     def _decode(self, buf, out):
-        return self.native.decode(buf, out, config.max_decoded_bytes)
+        max_size = config.max_decoded_bytes
+        memlimit = max(_LZMA_MIN_MEMLIMIT, min(max_size, _nbytes(buf) * _LZMA_MAX_RATIO))
+        return self.native.decode(buf, out, max_size, memlimit)

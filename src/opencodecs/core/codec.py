@@ -43,12 +43,7 @@ class Codec:
         """The native module; raises CodecUnavailableError if it was not built."""
         if self._native is None:
             return None
-        try:
-            return importlib.import_module(f"opencodecs._native.{self._native}")
-        except ImportError as e:
-            raise CodecUnavailableError(
-                f"{self.name}: opencodecs was built without {self.library} "
-                f"(native module {self._native} missing: {e})") from None
+        return import_native(self.name, self._native, self.library)
 
     @property
     def has_native(self) -> bool:
@@ -95,6 +90,16 @@ class Codec:
 
     def __repr__(self):
         return f"<opencodecs codec {self.name!r}>"
+
+
+def import_native(codec: str, module: str, library: str):
+    """opencodecs._native.<module>; CodecUnavailableError naming `library` if not built."""
+    try:
+        return importlib.import_module(f"opencodecs._native.{module}")
+    except ImportError as e:
+        raise CodecUnavailableError(
+            f"{codec}: opencodecs was built without {library} "
+            f"(native module {module} missing: {e})") from None
 
 
 def numthreads_or_default(numthreads) -> int:
