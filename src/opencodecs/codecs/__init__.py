@@ -1,3 +1,3 @@
 """Codec classes by family; importing a module registers its codecs."""
 
-from . import arrays, compression  # noqa: F401
+from . import arrays, compression, images  # noqa: F401

@@ -24,8 +24,7 @@ import struct
 
 import numpy as np
 
-from ..core.codec import Codec
-from ..core.config import config
+from ..core.codec import Codec, check_decoded_size
 from ..core.errors import DecodeError, EncodeError
 
 MAGIC = b"\x89OCA"
@@ -68,17 +67,6 @@ def unpack_header(codec: str, buf, tag: bytes):
     shape = struct.unpack_from(f"<{ndim}Q", view, _FIXED.size)
     check_decoded_size(codec, dtype, shape)
     return dtype, shape, view[end:]
-
-
-def check_decoded_size(codec: str, dtype, shape) -> int:
-    """Bytes an array of `shape` and `dtype` takes; DecodeError past max_decoded_bytes."""
-    nbytes = np.dtype(dtype).itemsize
-    for n in shape:
-        nbytes *= int(n)  # Python ints: no overflow on lying shapes
-    if nbytes > config.max_decoded_bytes:
-        raise DecodeError(f"{codec}: array of shape {tuple(shape)} and dtype {dtype} needs "
-                          f"{nbytes} bytes, over max_decoded_bytes={config.max_decoded_bytes}")
-    return nbytes
 
 
 def as_array(codec: str, data, supported) -> np.ndarray:

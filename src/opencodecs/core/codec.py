@@ -102,6 +102,20 @@ def import_native(codec: str, module: str, library: str):
             f"(native module {module} missing: {e})") from None
 
 
+def check_decoded_size(codec: str, dtype, shape) -> int:
+    """Bytes an array of `shape` and `dtype` takes; DecodeError past max_decoded_bytes.
+
+    Decoders call this with the sizes a header declares, before allocating.
+    """
+    nbytes = np.dtype(dtype).itemsize
+    for n in shape:
+        nbytes *= int(n)  # Python ints: no overflow on lying shapes
+    if nbytes > config.max_decoded_bytes:
+        raise DecodeError(f"{codec}: array of shape {tuple(shape)} and dtype {dtype} needs "
+                          f"{nbytes} bytes, over max_decoded_bytes={config.max_decoded_bytes}")
+    return nbytes
+
+
 def numthreads_or_default(numthreads) -> int:
     return config.numthreads if numthreads is None else max(1, int(numthreads))
 

@@ -1,0 +1,1 @@
+"""Single-image codecs, one module each; importing a module registers its codec."""
