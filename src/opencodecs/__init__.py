@@ -1,6 +1,7 @@
 """opencodecs: native, parallel codecs and containers for scientific imaging."""
 
 from . import codecs as _codecs  # noqa: F401  (registers every codec)
+from . import formats as _formats  # noqa: F401  (registers every container)
 from .core.config import config
 from .core.errors import (CodecUnavailableError, DecodeError, EncodeError,
                           OpencodecsError, UnknownFormatError)

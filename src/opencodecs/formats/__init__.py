@@ -1,0 +1,1 @@
+"""Containers: one package per file format; importing a package registers its codec."""
