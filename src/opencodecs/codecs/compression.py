@@ -357,3 +357,29 @@ class NoCompression(Compressor):
             raise DecodeError(f"none: data is {view.nbytes} bytes, out has {target.nbytes}")
         target[:] = view
         return out
+
+
+@register
+class Lzw(Compressor):
+    """TIFF LZW (TIFF 6.0 section 13), as TIFF compression 5 and tifffile use it."""
+
+    name = "lzw"
+    description = "TIFF-flavoured LZW (MSB-first, early change)"
+    library = "built in"
+    _native = "_lzw"
+
+    def _encode(self, data, out):
+        return self.native.encode(data, out)
+
+
+@register
+class PackBits(Compressor):
+    """PackBits run-length coding (TIFF compression 32773)."""
+
+    name = "packbits"
+    description = "PackBits run-length coding"
+    library = "built in"
+    _native = "_packbits"
+
+    def _encode(self, data, out):
+        return self.native.encode(data, out)
