@@ -5,6 +5,7 @@ import numpy as np
 from ...core.codec import Codec
 from ...core.registry import register
 from .reader import CziAttachment, CziReader, CziSubBlockEntry  # noqa: F401
+from .writer import CziWriter, write_czi  # noqa: F401
 
 
 @register
@@ -24,6 +25,13 @@ class Czi(Codec):
 
     def open(self, src, **opts):
         return CziReader(src, **opts)
+
+    def encode(self, data, *, dest=None, **opts):
+        """Write `data` (see write_czi for axes, tile, compression) to the path `dest`."""
+        from ...core.io import is_path
+        if not is_path(dest):
+            raise TypeError("czi: encode writes files; pass dest=path (or use oc.write)")
+        write_czi(dest, data, **opts)
 
     def _decode(self, buf, out, *, level=0, numthreads=None):
         with CziReader(buf, numthreads=numthreads) as reader:
