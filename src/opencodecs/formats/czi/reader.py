@@ -80,8 +80,13 @@ class CziReader(Reader):
                 raise DecodeError("czi: file has no subblock directory")
             self._dir = layout.read_directory(self._source, self.header.directory_position)
             for letter in ("X", "Y"):
-                if letter not in self._dir.dims and self._dir.count:
-                    raise DecodeError(f"czi: subblocks without an {letter} dimension")
+                if not self._dir.count:
+                    break
+                col = self._dir.dims.get(letter)
+                if col is None or (col["size"] < 1).any():
+                    raise DecodeError(f"czi: subblocks without an {letter} extent")
+                if ((col["stored_size"] < 1) | (col["stored_size"] > col["size"])).any():
+                    raise DecodeError(f"czi: a subblock's stored {letter} size is outside 1..its size")
             unknown = set(np.unique(self._dir.pixel_type)) - set(PIXEL_TYPES)
             if unknown:
                 raise DecodeError(f"czi: unsupported pixel type(s) {sorted(unknown)}")

@@ -80,8 +80,12 @@ class CziWriter(Writer):
         data = tile.view(np.uint8).reshape(-1, 2).T.copy() if hilo else tile
         return bytes([3, 1, int(hilo)]) + zstd.encode(data, level=self._level)
 
-    def write_tile(self, tile, *, x=0, y=0, C=0, Z=0, T=0, S=0, M=None) -> None:
-        """One subblock: `tile` shaped (H, W) or (H, W, samples) at (x, y) of plane (C, Z, T, S)."""
+    def write_tile(self, tile, *, x=0, y=0, C=0, Z=0, T=0, S=0, M=None, scale=1) -> None:
+        """One subblock: `tile` shaped (H, W) or (H, W, samples) at (x, y) of plane (C, Z, T, S).
+
+        `scale` > 1 makes it a pyramid subblock: it covers `scale` times its
+        stored size of the full-resolution image.
+        """
         tile = np.ascontiguousarray(tile)
         if tile.ndim not in (2, 3):
             raise EncodeError(f"czi: a tile is (H, W) or (H, W, samples), got shape {tile.shape}")
@@ -91,9 +95,10 @@ class CziWriter(Writer):
         if M is None:  # mosaic index: running count within the plane
             M = sum(1 for e in self._entries if e[3][2:6] == (C, Z, T, S))
         h, w = tile.shape[:2]
-        dims = ((x, w, w), (y, h, h), C, Z, T, S, M)
+        dims = ((x, w * scale, w), (y, h * scale, h), C, Z, T, S, M)
+        pyramid = 0 if scale == 1 else 1
         payload = self._payload(tile)
-        entry = self._entry_bytes(pixel_type, self._pos, self._compression, dims)
+        entry = self._entry_bytes(pixel_type, self._pos, self._compression, dims, pyramid)
         head = struct.pack("<iiq", 0, 0, len(payload)) + entry
         head += bytes(max(256, len(head)) - len(head))
         used = len(head) + len(payload)
@@ -102,15 +107,15 @@ class CziWriter(Writer):
         self._file.write(head)
         self._file.write(payload)
         self._file.write(bytes(allocated - used))
-        self._entries.append((pixel_type, self._pos, self._compression, dims))
+        self._entries.append((pixel_type, self._pos, self._compression, dims, pyramid))
         self._pos += SEGMENT_HEADER.size + allocated
 
     def write_frame(self, data, **opts) -> None:
         self.write_tile(data, **opts)
 
     @staticmethod
-    def _entry_bytes(pixel_type, position, compression, dims) -> bytes:
-        out = struct.pack("<2siqiiB5si", b"DV", pixel_type, position, 0, compression, 0,
+    def _entry_bytes(pixel_type, position, compression, dims, pyramid) -> bytes:
+        out = struct.pack("<2siqiiB5si", b"DV", pixel_type, position, 0, compression, pyramid,
                           b"", len(_DIM_ORDER))
         for letter, value in zip(_DIM_ORDER, dims):
             start, size, stored = value if isinstance(value, tuple) else (value, 1, 1)
@@ -128,8 +133,8 @@ class CziWriter(Writer):
 
     def _default_metadata(self) -> str:
         def extent(k):
-            starts = [e[3][k][0] + e[3][k][1] for e in self._entries]
-            return max(starts) - min(e[3][k][0] for e in self._entries)
+            ends = [e[3][k][0] + e[3][k][1] for e in self._entries]
+            return max(ends) - min(e[3][k][0] for e in self._entries)
 
         def count(k):
             return len({e[3][k] for e in self._entries})
