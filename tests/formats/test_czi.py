@@ -201,3 +201,19 @@ def test_pyramid_levels_match_pylibczirw_zoom(tmp_path):
         np.testing.assert_array_equal(ours.read_region(128, 64, 256, 128, level=1), half[32:96, 64:192])
         with pytest.raises(IndexError):
             ours.read_plane(level=2)
+
+
+def test_from_http_reads_directory_and_only_needed_subblocks(tmp_path, http_server):
+    base, root, log = http_server
+    arr = rng.integers(0, 4000, (2, 512, 1024), dtype=np.uint16)
+    oc.write(root / "remote.czi", arr, compression="zstd1", tile=(128, 128))  # 64 subblocks
+    before = len(log.read_text().splitlines()) if log.exists() else 0
+    with CziReader.from_http(f"{base}/remote.czi", max_workers=4) as reader:
+        opened = len(log.read_text().splitlines())
+        region = reader.read_region(300, 100, 100, 50, C=1)  # one 128x128 tile... or two
+        np.testing.assert_array_equal(region, arr[1, 100:150, 300:400])
+        np.testing.assert_array_equal(reader.read_plane(C=0), arr[0])
+    requests_to_open = opened - before
+    assert requests_to_open <= 4  # size probe, header, directory
+    with CziReader(root / "remote.czi") as local:
+        np.testing.assert_array_equal(local.read_plane(C=1), arr[1])
