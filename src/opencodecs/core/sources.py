@@ -173,10 +173,15 @@ def open_source(src) -> DataSource:
 class HTTPSource(DataSource):
     """A file on an HTTP(S) server that answers Range requests.
 
-    Each thread keeps its own keep-alive connection. `read_many` coalesces
-    nearby ranges into spans (COALESCE_GAP) and fetches the spans in parallel,
-    `max_workers` at a time, so a read of many tiles costs few requests.
+    Each thread keeps its own keep-alive connection. Small reads (headers,
+    directories) fetch the aligned 64 KiB block around them and keep the last
+    few blocks, so parsing a container costs a request or two. `read_many`
+    coalesces nearby ranges into spans (COALESCE_GAP) and fetches the spans in
+    parallel, `max_workers` at a time, so a read of many tiles costs few requests.
     """
+
+    BLOCK = 64 << 10
+    CACHED_BLOCKS = 16
 
     def __init__(self, url: str, *, max_workers: int = 8, timeout: float = 30.0, headers=None):
         import threading
@@ -192,6 +197,8 @@ class HTTPSource(DataSource):
         self._timeout = timeout
         self._headers = dict(headers or {})
         self._local = threading.local()
+        self._blocks = {}  # block index -> bytes, oldest first
+        self._blocks_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=max(1, max_workers),
                                             thread_name_prefix="opencodecs-http")
         self.requests = 0  # range requests sent, for tests and benchmarks
@@ -224,7 +231,8 @@ class HTTPSource(DataSource):
                     raise
 
     def _probe_size(self) -> int:
-        status, response, body = self._get(0, 0)
+        """The total size, from the answer to a request for the first block (kept)."""
+        status, response, body = self._get(0, self.BLOCK - 1)
         if status == 404:
             raise FileNotFoundError(f"{self.name}: HTTP 404")
         if status != 206:
@@ -232,9 +240,32 @@ class HTTPSource(DataSource):
         total = response.getheader("Content-Range", "").rpartition("/")[2]
         if not total.isdigit():
             raise OSError(f"{self.name}: no total size in Content-Range")
+        self._blocks[0] = body
         return int(total)
 
+    def _block(self, index: int) -> bytes:
+        with self._blocks_lock:
+            block = self._blocks.get(index)
+        if block is None:
+            start = index * self.BLOCK
+            block = bytes(self._fetch(start, min(self.BLOCK, self.size - start)))
+            with self._blocks_lock:
+                self._blocks[index] = block
+                while len(self._blocks) > self.CACHED_BLOCKS:
+                    del self._blocks[next(iter(self._blocks))]
+        return block
+
     def _read(self, offset, n):
+        if n == 0:
+            return memoryview(b"")
+        first, last = offset // self.BLOCK, (offset + n - 1) // self.BLOCK
+        if last - first <= 1 and n <= self.BLOCK:  # small read: through the block cache
+            data = b"".join(self._block(i) for i in range(first, last + 1))
+            start = offset - first * self.BLOCK
+            return memoryview(data)[start:start + n]
+        return self._fetch(offset, n)
+
+    def _fetch(self, offset, n):
         if n == 0:
             return memoryview(b"")
         status, _, body = self._get(offset, offset + n - 1)
@@ -247,7 +278,7 @@ class HTTPSource(DataSource):
         for offset, n in ranges:
             self._check(offset, n)
         spans = list(coalesce(ranges, COALESCE_GAP))
-        bodies = list(self._executor.map(lambda s: self._read(s[0], s[1] - s[0]), spans))
+        bodies = list(self._executor.map(lambda s: self._fetch(s[0], s[1] - s[0]), spans))
         views = [None] * len(ranges)
         for (start, _, members), body in zip(spans, bodies):
             for i in members:
