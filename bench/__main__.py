@@ -5,10 +5,10 @@ import os
 import sys
 import time
 
-from . import compression
+from . import compression, czi
 from .harness import markdown, run, save
 
-SUITES = {"compression": compression.workloads}
+SUITES = {"compression": compression.workloads, "czi": czi.workloads}
 
 
 def main() -> int:

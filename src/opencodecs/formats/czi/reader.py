@@ -13,6 +13,7 @@ as libCZI returns them.
 """
 
 import struct
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -437,9 +438,17 @@ def _decode_zstd1(i: int, blob, out: np.ndarray) -> None:
         return
     if out.dtype.itemsize != 2:
         raise DecodeError(f"czi: subblock {i}: hi/lo byte packing needs 16-bit pixels")
-    packed = np.empty(out.nbytes, np.uint8)
+    packed = _scratch(out.nbytes)
     get_codec("zstd").decode(payload, out=packed)
-    half = out.nbytes // 2
-    pairs = out.reshape(-1).view(np.uint8).reshape(half, 2)
-    pairs[:, 0] = packed[:half]  # low bytes first, then high bytes
-    pairs[:, 1] = packed[half:]
+    get_codec("byteshuffle").decode(packed, out=out, itemsize=2)  # low bytes first, then high
+
+
+_local = threading.local()
+
+
+def _scratch(nbytes: int) -> np.ndarray:
+    """A per-thread byte buffer, reused: fresh 8 MB buffers cost page faults every time."""
+    buf = getattr(_local, "buf", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = _local.buf = np.empty(nbytes, np.uint8)
+    return buf[:nbytes]

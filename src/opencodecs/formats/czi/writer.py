@@ -77,7 +77,7 @@ class CziWriter(Writer):
         if self._compression == layout.ZSTD0:
             return zstd.encode(tile, level=self._level)
         hilo = self._hilo and tile.dtype.itemsize == 2
-        data = tile.view(np.uint8).reshape(-1, 2).T.copy() if hilo else tile
+        data = get_codec("byteshuffle").encode(tile, itemsize=2) if hilo else tile
         return bytes([3, 1, int(hilo)]) + zstd.encode(data, level=self._level)
 
     def write_tile(self, tile, *, x=0, y=0, C=0, Z=0, T=0, S=0, M=None, scale=1) -> None:
