@@ -9,7 +9,8 @@ import numpy as np
 from ...core.codec import Codec, check_decoded_size
 from ...core.errors import DecodeError, EncodeError
 
-__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality"]
+__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality",
+           "decode_target"]
 
 
 class ImageCodec(Codec):
@@ -71,3 +72,18 @@ def check_quality(codec: str, quality) -> int:
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 100:
         raise EncodeError(f"{codec}: quality must be an integer in 0..100, got {quality!r}")
     return int(quality)
+
+
+def decode_target(codec: str, shape: tuple, dtype, out=None):
+    """What to decode into: a new array of `shape` and `dtype`, or the caller's
+    `out` (any writable C-contiguous buffer of exactly that many bytes, returned as is)."""
+    if out is None:
+        return np.empty(shape, dtype)
+    nbytes = check_decoded_size(codec, dtype, shape)
+    view = memoryview(out)
+    if view.readonly or not view.c_contiguous:
+        raise DecodeError(f"{codec}: out must be a writable C-contiguous buffer")
+    if view.nbytes != nbytes:
+        raise DecodeError(f"{codec}: the image ({shape} {np.dtype(dtype)}) needs {nbytes} bytes, "
+                          f"out has {view.nbytes}")
+    return out
