@@ -3,3 +3,4 @@
 from . import png  # noqa: F401
 from . import qoi  # noqa: F401
 from . import bmp  # noqa: F401
+from . import rgbe  # noqa: F401
