@@ -89,7 +89,7 @@ class Bmp(ImageCodec):
     aliases = ("dib",)
     file_extensions = (".bmp", ".dib")
     description = "Windows bitmap: grey / RGB / RGBA; palette, RLE and bit-field decode"
-    library = "(built in)"
+    library = "built in"
     _native = "_bmp"
 
     def signature(self, head):

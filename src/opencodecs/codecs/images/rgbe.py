@@ -52,7 +52,7 @@ class Rgbe(ImageCodec):
     aliases = ("hdr", "radiance")
     file_extensions = (".hdr", ".rgbe")
     description = "Radiance RGBE: float32 RGB high dynamic range"
-    library = "(built in)"
+    library = "built in"
     _native = "_rgbe"
     supported_dtypes = (np.dtype(np.float32),)
     channels = (3,)
