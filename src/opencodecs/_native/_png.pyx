@@ -14,7 +14,7 @@ libdeflate call (Adler-32 checked) and unfiltered by png_filter.c straight
 into the caller's array.
 """
 
-from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from libc.stdint cimport uint8_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcmp, memcpy, memmove
 from opencodecs._native._buffers cimport *
@@ -85,6 +85,7 @@ cdef enum:
     ANCILLARY_TOTAL_LIMIT = 256 << 20
     ICC_NAME_LEN = 11
 
+# Largest IDAT chunk written (png.py passes it; a test lowers it to see the split).
 IDAT_MAX = MAX_CHUNK
 cdef const char* SIGNATURE = b"\x89PNG\r\n\x1a\n"
 cdef const char* ICC_NAME = b"ICC profile"  # the keyword Pillow and libpng write
@@ -294,7 +295,7 @@ cdef struct Layout:
     bint fast               # take the libdeflate path
 
 
-cdef int _layout(spng_ihdr* h, bint trns, Layout* L) noexcept nogil:
+cdef void _layout(spng_ihdr* h, bint trns, Layout* L) noexcept nogil:
     """Grey stays grey (1/2/4-bit scaled to uint8), palette becomes RGB, and tRNS adds alpha."""
     cdef int ct = h.color_type, deep = h.bit_depth == 16
     cdef int samples = 1 if ct == 0 or ct == 3 else 2 if ct == 4 else 3 if ct == 2 else 4
@@ -314,7 +315,6 @@ cdef int _layout(spng_ihdr* h, bint trns, Layout* L) noexcept nogil:
         L.channels = samples
         L.fmt = SPNG_FMT_G8 if ct == 0 and h.bit_depth < 8 else SPNG_FMT_PNG
     L.fast = L.fmt == SPNG_FMT_PNG and h.bit_depth >= 8 and not h.interlace_method
-    return 0
 
 
 cdef str _spng_error(int r):

@@ -109,21 +109,25 @@ def test_pillow_variants_decode_as_imagecodecs_does(kind):
 
 
 def adam7_png(image):
-    """An interlaced 8-bit RGB PNG, passes written with filter None."""
+    """An interlaced 8-bit RGB or 16-bit grey PNG, passes written with filter None."""
     passes = [(0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2), (0, 1, 2, 2), (1, 0, 2, 1)]
     rows = b""
     for y0, x0, dy, dx in passes:
         sub = image[y0::dy, x0::dx]
         if sub.size:
-            rows += b"".join(b"\0" + row.tobytes() for row in sub)
-    return raw_png(ihdr(image.shape[1], image.shape[0], interlace=1), rows)
+            rows += b"".join(b"\0" + row.astype(image.dtype.newbyteorder(">")).tobytes() for row in sub)
+    depth, color_type = (16, 0) if image.dtype == np.uint16 else (8, 2)
+    return raw_png(ihdr(image.shape[1], image.shape[0], depth, color_type, interlace=1), rows)
 
 
-def test_adam7_interlaced_decode():
-    image = smooth_image((21, 19, 3), np.uint8)
+@pytest.mark.parametrize("shape,dtype", [((21, 19, 3), np.uint8), ((13, 22), np.uint16)])
+def test_adam7_interlaced_decode(shape, dtype):
+    image = smooth_image(shape, dtype)
     blob = adam7_png(image)
     np.testing.assert_array_equal(imagecodecs.png_decode(blob), image)  # the test file is right
-    np.testing.assert_array_equal(png.decode(blob), image)
+    decoded = png.decode(blob)
+    assert decoded.dtype == image.dtype
+    np.testing.assert_array_equal(decoded, image)
 
 
 def test_big_endian_input_needs_no_swap():
