@@ -25,7 +25,7 @@ from opencodecs.core.errors import DecodeError, EncodeError
 
 
 cdef extern from "png_filter.h" nogil:
-    int png_filter_rows(const uint8_t*, size_t, unsigned, size_t, size_t, int, int, uint8_t*)
+    int png_filter_rows(const uint8_t*, size_t, unsigned, size_t, int, int, uint8_t*)
     int png_unfilter_rows(uint8_t*, size_t, size_t, unsigned, int, uint8_t*)
 
 
@@ -260,9 +260,8 @@ def encode(src, size_t height, size_t width, int channels, int itemsize, bint sw
             cap = <size_t>o.len
         with nogil:
             filtered = <uint8_t*>malloc(filtered_size)
-            if filtered == NULL or png_filter_rows(<const uint8_t*>s.buf, rowbytes,
-                                                   channels * itemsize, 0, height,
-                                                   filter, swap16, filtered) != 0:
+            if filtered == NULL or png_filter_rows(<const uint8_t*>s.buf, rowbytes, channels * itemsize,
+                                                   height, filter, swap16, filtered) != 0:
                 no_memory = True
             else:
                 size = _write_png(c, filtered, filtered_size, height, width, channels, itemsize,

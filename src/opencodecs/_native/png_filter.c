@@ -100,8 +100,8 @@ static void swap_pairs(uint8_t *p, size_t n)
     }
 }
 
-int png_filter_rows(const uint8_t *image, size_t rowbytes, unsigned bpp, size_t y0, size_t y1,
-                    int filter, int swap16, uint8_t *dst)
+int png_filter_rows(const uint8_t *image, size_t rowbytes, unsigned bpp, size_t rows, int filter,
+                    int swap16, uint8_t *dst)
 {
     int adaptive = filter == PNG_FILTER_ADAPTIVE;
     /* A zero row above the first; five candidate rows when adaptive. */
@@ -109,10 +109,10 @@ int png_filter_rows(const uint8_t *image, size_t rowbytes, unsigned bpp, size_t 
     if (scratch == NULL)
         return -1;
     const uint8_t *zero_row = scratch;
-    for (size_t y = y0; y < y1; y++) {
+    for (size_t y = 0; y < rows; y++) {
         const uint8_t *x = image + y * rowbytes;
         const uint8_t *up = y > 0 ? x - rowbytes : zero_row;
-        uint8_t *d = dst + (y - y0) * (rowbytes + 1);
+        uint8_t *d = dst + y * (rowbytes + 1);
         if (!adaptive) {
             d[0] = (uint8_t)filter;
             filter_row(filter, x, up, rowbytes, bpp, d + 1);

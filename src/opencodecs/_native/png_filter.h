@@ -26,12 +26,11 @@ enum {
     PNG_FILTER_ADAPTIVE = 5,
 };
 
-/* Filter rows y0..y1-1 of `image` (rows of rowbytes bytes, bpp bytes per
- * pixel, bpp 1..8) into `dst` ((y1 - y0) * (rowbytes + 1) bytes). Rows are
- * independent of each other's filtered bytes, so bands filter in parallel.
- * Return 0, or -1 if a scratch row cannot be allocated. */
-int png_filter_rows(const uint8_t *image, size_t rowbytes, unsigned bpp, size_t y0, size_t y1,
-                    int filter, int swap16, uint8_t *dst);
+/* Filter `rows` rows of `image` (rows of rowbytes bytes, bpp bytes per
+ * pixel, bpp 1..8) into `dst` (rows * (rowbytes + 1) bytes). Return 0, or -1
+ * if a scratch row cannot be allocated. */
+int png_filter_rows(const uint8_t *image, size_t rowbytes, unsigned bpp, size_t rows, int filter,
+                    int swap16, uint8_t *dst);
 
 /* Reconstruct `height` filtered rows (`filtered` is overwritten when swap16)
  * into `out` (height * rowbytes bytes). Return 0, -1 on an invalid filter
