@@ -6,10 +6,11 @@ Layout: (H, W) is grey, (H, W, C) has C channels: 2 grey+alpha, 3 RGB, 4 RGBA.
 
 import numpy as np
 
-from ...core.codec import Codec, check_decoded_size
+from ...core.codec import Codec, check_decoded_size, decode_target
 from ...core.errors import DecodeError, EncodeError
 
-__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality"]
+__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality",
+           "decode_target"]
 
 
 class ImageCodec(Codec):
@@ -71,3 +72,5 @@ def check_quality(codec: str, quality) -> int:
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 100:
         raise EncodeError(f"{codec}: quality must be an integer in 0..100, got {quality!r}")
     return int(quality)
+
+
