@@ -19,7 +19,8 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcmp, memcpy, memmove
 from opencodecs._native._buffers cimport *
 from opencodecs._native._sizing cimport DEFLATE_MAX_RATIO
-from opencodecs._native._tls cimport ThreadLocal, tls_init, tls_get, tls_set
+from opencodecs._native._libdeflate cimport *
+from opencodecs._native._tls cimport ThreadLocal, tls_init
 
 from opencodecs.core.errors import DecodeError, EncodeError
 
@@ -27,23 +28,6 @@ from opencodecs.core.errors import DecodeError, EncodeError
 cdef extern from "png_filter.h" nogil:
     int png_filter_rows(const uint8_t*, size_t, unsigned, size_t, int, int, uint8_t*)
     int png_unfilter_rows(uint8_t*, size_t, size_t, unsigned, int, uint8_t*)
-
-
-cdef extern from "libdeflate.h" nogil:
-    struct libdeflate_compressor
-    struct libdeflate_decompressor
-    enum libdeflate_result:
-        LIBDEFLATE_SUCCESS
-        LIBDEFLATE_INSUFFICIENT_SPACE
-    libdeflate_compressor* libdeflate_alloc_compressor(int)
-    void libdeflate_free_compressor(libdeflate_compressor*)
-    size_t libdeflate_zlib_compress(libdeflate_compressor*, const void*, size_t, void*, size_t)
-    size_t libdeflate_zlib_compress_bound(libdeflate_compressor*, size_t)
-    libdeflate_decompressor* libdeflate_alloc_decompressor()
-    void libdeflate_free_decompressor(libdeflate_decompressor*)
-    libdeflate_result libdeflate_zlib_decompress_ex(
-        libdeflate_decompressor*, const void*, size_t, void*, size_t, size_t*, size_t*)
-    uint32_t libdeflate_crc32(uint32_t, const void*, size_t)
 
 
 cdef extern from "spng.h" nogil:
@@ -93,52 +77,18 @@ cdef const char* ICC_NAME = b"ICC profile"  # the keyword Pillow and libpng writ
 cdef int[5] COLOR_TYPE = [-1, 0, 4, 2, 6]
 
 
-# ---- libdeflate contexts: one per thread (a compressor is bound to one level) ----
-
-cdef struct LevelCompressor:
-    libdeflate_compressor* c
-    int level
-
-cdef void _free_compressor(void* p) noexcept nogil:
-    libdeflate_free_compressor((<LevelCompressor*>p).c)
-    free(p)
-
-cdef void _free_decompressor(void* p) noexcept nogil:
-    libdeflate_free_decompressor(<libdeflate_decompressor*>p)
-
 cdef ThreadLocal _compressor_key
 cdef ThreadLocal _decompressor_key
-tls_init(&_compressor_key, _free_compressor)
-tls_init(&_decompressor_key, _free_decompressor)
+tls_init(&_compressor_key, free_level_compressor)
+tls_init(&_decompressor_key, free_decompressor)
 
 
-cdef libdeflate_compressor* _compressor(int level) except NULL:
-    cdef LevelCompressor* k = <LevelCompressor*>tls_get(&_compressor_key)
-    if k == NULL:
-        k = <LevelCompressor*>calloc(1, sizeof(LevelCompressor))
-        if k == NULL:
-            raise MemoryError("png: cannot allocate a compressor")
-        k.level = -1
-        tls_set(&_compressor_key, k)
-    if k.level != level:
-        with nogil:
-            libdeflate_free_compressor(k.c)
-            k.c = libdeflate_alloc_compressor(level)
-        k.level = level if k.c != NULL else -1
-        if k.c == NULL:
-            raise MemoryError(f"png: cannot allocate a level {level} compressor")
-    return k.c
+cdef inline libdeflate_compressor* _compressor(int level) except NULL:
+    return thread_compressor(&_compressor_key, level)
 
 
-cdef libdeflate_decompressor* _decompressor() except NULL:
-    cdef libdeflate_decompressor* d = <libdeflate_decompressor*>tls_get(&_decompressor_key)
-    if d == NULL:
-        with nogil:
-            d = libdeflate_alloc_decompressor()
-        if d == NULL:
-            raise MemoryError("png: cannot allocate a decompressor")
-        tls_set(&_decompressor_key, d)
-    return d
+cdef inline libdeflate_decompressor* _decompressor() except NULL:
+    return thread_decompressor(&_decompressor_key)
 
 
 # ---- chunks ----
