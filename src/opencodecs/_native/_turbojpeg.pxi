@@ -13,7 +13,7 @@ cdef extern from "turbojpeg.h" nogil:
     ctypedef void* tjhandle
     int TJPF_RGB, TJPF_GRAY, TJPF_RGBA, TJPF_CMYK
     int TJSAMP_444, TJSAMP_422, TJSAMP_420, TJSAMP_GRAY, TJSAMP_440, TJSAMP_411
-    int TJCS_RGB, TJCS_YCbCr, TJCS_GRAY, TJCS_CMYK, TJCS_YCCK
+    int TJCS_GRAY, TJCS_CMYK, TJCS_YCCK
     int TJFLAG_ACCURATEDCT, TJFLAG_NOREALLOC, TJFLAG_PROGRESSIVE
     int TJFLAG_STOPONWARNING, TJFLAG_LIMITSCANS
     int tjPixelSize[]
@@ -31,11 +31,19 @@ cdef extern from "turbojpeg.h" nogil:
                       int pixel_format, int flags)
     char* tjGetErrorStr2(tjhandle)
 
+# MozJPEG 4.0 follows libjpeg-turbo 2.0, which has no scan limit yet.
+cdef extern from *:
+    """
+    #ifndef TJFLAG_LIMITSCANS
+    #define TJFLAG_LIMITSCANS 0
+    #endif
+    """
+
 
 PF_RGB, PF_GRAY, PF_RGBA, PF_CMYK = TJPF_RGB, TJPF_GRAY, TJPF_RGBA, TJPF_CMYK
 SUBSAMPLING = {"444": TJSAMP_444, "422": TJSAMP_422, "420": TJSAMP_420,
                "440": TJSAMP_440, "411": TJSAMP_411, "gray": TJSAMP_GRAY}
-CS_RGB, CS_YCbCr, CS_GRAY, CS_CMYK, CS_YCCK = TJCS_RGB, TJCS_YCbCr, TJCS_GRAY, TJCS_CMYK, TJCS_YCCK
+CS_GRAY, CS_CMYK, CS_YCCK = TJCS_GRAY, TJCS_CMYK, TJCS_YCCK
 
 # Compression always uses the accurate integer DCT (TurboJPEG's default is the
 # fast one): the output then matches libjpeg's default and imagecodecs'.

@@ -30,8 +30,8 @@ from ...core.io import as_buffer, copy_into
 from ...core.registry import register
 from .base import ImageCodec, check_quality, decode_target, image_array
 
-__all__ = ["Jpeg", "MozJpeg", "jpeg_segments", "insertion_point", "insert_segments", "app_segment", "icc_profile",
-           "is_jpegls"]
+__all__ = ["Jpeg", "MozJpeg", "jpeg_segments", "is_jpegls", "icc_profile", "app_segment",
+           "insertion_point", "insert_segments"]
 
 # Before allocating, a header's pixel count is checked against what the input
 # can hold. A Huffman-coded scan spends at least one bit per 8x8 block of a
@@ -192,7 +192,8 @@ class Jpeg(ImageCodec):
 
 @register
 class MozJpeg(Jpeg):
-    """The same TurboJPEG v2 API and Python layer over MozJPEG, when built."""
+    """The same TurboJPEG v2 API and Python layer over MozJPEG, when built
+    (8-bit only, like jpeg: the v2 API has no 12-bit entry points)."""
 
     name = "mozjpeg"
     aliases = ()

@@ -27,11 +27,12 @@ libultrahdr places it (libultrahdr interpolates with inverse distance
 weights).
 
 Encode: `data` is the HDR image, linear float16 or float32 (H, W, 3) or
-(H, W, 4) (alpha ignored) with 1.0 = SDR white; `sdr=` the SDR rendition
-(uint8 RGB or RGBA, same size). Without `sdr`, the HDR image is tone-mapped
-here: every pixel scaled by R(m) / m, m its largest channel, R the extended
-Reinhard curve R(m) = m (1 + m / peak**2) / (1 + m) with peak the image's
-maximum (at least 1), then sRGB-encoded; hues are kept, highlights roll off.
+(H, W, 4) (alpha ignored) with 1.0 = SDR white, clipped to [0, 10000/203];
+`sdr=` the SDR rendition (uint8 RGB or RGBA, same size). Without `sdr`, the
+HDR image is tone-mapped here: every pixel scaled by R(m) / m, m its
+largest channel, R the extended Reinhard curve R(m) = m (1 + m / peak**2) /
+(1 + m) with peak the image's maximum (at least 1), then sRGB-encoded; hues
+are kept, highlights roll off.
 The gain map is log2((HDR + k) / (SDR + k)) per RGB channel
 (`gainmap_channels=3`, the default, k = 1/64) or on BT.709 luminance
 (`gainmap_channels=1`, k = 1/1024: one boost for all three channels tints
@@ -76,6 +77,7 @@ _OFFSET = 1 / 64  # OffsetSDR and OffsetHDR when metadata omits them (Adobe's su
 _OFFSETS = {1: 1 / 1024, 3: 1 / 64}
 _DENOMINATOR = 1 << 20  # ISO 21496-1 rationals written with this common denominator
 _BAND_ROWS = 64  # rows per parallel task when applying the map
+_MAX_LINEAR = 10000 / 203  # PQ's peak over SDR white: HDR input is clipped to [0, this]
 
 
 @dataclass
@@ -187,7 +189,8 @@ class UltraHdr(ImageCodec):
     def _encode(self, data, out, *, sdr=None, quality=95, gainmap_quality=95, gainmap_scale=1,
                 gainmap_channels=3):
         hdr, h, w, _ = image_array(self, data)
-        hdr = np.maximum(hdr[..., :3].astype(np.float32), 0)  # also drops NaN
+        hdr = np.nan_to_num(hdr[..., :3].astype(np.float32), nan=0, posinf=_MAX_LINEAR, neginf=0)
+        hdr = np.clip(hdr, 0, _MAX_LINEAR)
         quality = check_quality(self.name, quality)
         gainmap_quality = check_quality(self.name, gainmap_quality)
         scale = check_int(self.name, "gainmap_scale", gainmap_scale, 1, 128)
