@@ -42,7 +42,9 @@ map also corrects the base's JPEG error), averaged over `gainmap_scale` x
 normalised to [GainMapMin, GainMapMax] with gamma 1, and stored as a JPEG at
 `gainmap_quality` (default 95); the base is stored 4:4:4 at `quality`
 (default 95). Those defaults are libultrahdr 1.4's. Both XMP and ISO 21496-1
-metadata are written, with HDRCapacityMin 0 and HDRCapacityMax GainMapMax.
+metadata are written, with HDRCapacityMin 0 and HDRCapacityMax GainMapMax;
+per-channel XMP values are rdf:Seq lists (the Adobe spec's form), which
+libultrahdr 1.4 cannot read: it reads the ISO box.
 
 Magic-byte dispatch picks ultrahdr over jpeg only for JPEGs whose first
 64 KiB hold an MPF index and gain-map metadata; the .jpg extension always
@@ -147,7 +149,7 @@ class UltraHdr(ImageCodec):
                 mpf = mpf or payload[:4] == _MPF_TAG
                 hdr = hdr or payload[:len(_ISO_TAG)] == _ISO_TAG
             elif marker == 0xE1 and payload[:len(_XMP_TAG)] == _XMP_TAG:
-                hdr = hdr or _HDRGM.encode() in payload
+                hdr = hdr or _HDRGM.encode() in bytes(payload)
         return mpf and hdr
 
     def _decode(self, buf, out, *, dtype="float16", boost=None, numthreads=None):
