@@ -4,3 +4,6 @@ from . import png  # noqa: F401
 from . import qoi  # noqa: F401
 from . import bmp  # noqa: F401
 from . import rgbe  # noqa: F401
+from . import jpeg  # noqa: F401
+from . import jpegls  # noqa: F401
+from . import ultrahdr  # noqa: F401
