@@ -5,10 +5,10 @@ import os
 import sys
 import time
 
-from . import compression
+from . import compression, images_jxr
 from .harness import markdown, run, save
 
-SUITES = {"compression": compression.workloads}
+SUITES = {"compression": compression.workloads, "images_jxr": images_jxr.workloads}
 
 
 def main() -> int:

@@ -1,1 +1,2 @@
 """Single-image codecs, one module each; importing a module registers its codec."""
+from . import jpegxr
