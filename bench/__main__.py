@@ -15,10 +15,6 @@ for _info in pkgutil.iter_modules([os.path.dirname(__file__)]):
     _module = importlib.import_module(f"bench.{_info.name}")
     if hasattr(_module, "workloads"):
         SUITES[_info.name] = _module.workloads
-from . import compression, images_jpeg
-from .harness import markdown, run, save
-
-SUITES = {"compression": compression.workloads, "images_jpeg": images_jpeg.workloads}
 
 
 def main() -> int:

@@ -7,3 +7,4 @@ from . import rgbe  # noqa: F401
 from . import jpeg  # noqa: F401
 from . import jpegls  # noqa: F401
 from . import ultrahdr  # noqa: F401
+from . import jpegxr
