@@ -9,7 +9,8 @@ import numpy as np
 from ...core.codec import Codec, check_decoded_size
 from ...core.errors import DecodeError, EncodeError
 
-__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality"]
+__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality",
+           "decode_target", "ftyp_brands", "check_bitdepth"]
 
 
 class ImageCodec(Codec):
@@ -71,3 +72,52 @@ def check_quality(codec: str, quality) -> int:
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 100:
         raise EncodeError(f"{codec}: quality must be an integer in 0..100, got {quality!r}")
     return int(quality)
+
+
+def decode_target(codec: str, out, height: int, width: int, channels: int, dtype, frames: int = 1):
+    """The array a decoder writes into, once the header's dimensions are known.
+
+    A new array of the decoded shape (after check_image_size), or the caller's
+    writable, contiguous `out` if it holds exactly the decoded number of bytes.
+    Native decoders call this back between parsing a header and decoding pixels.
+    """
+    shape = check_image_size(codec, height, width, channels, dtype, frames)
+    if out is None:
+        return np.empty(shape, dtype)
+    try:
+        view = memoryview(out)
+    except TypeError:
+        raise DecodeError(f"{codec}: out must be a writable buffer, got {type(out).__name__}") from None
+    if view.readonly or not view.c_contiguous:
+        raise DecodeError(f"{codec}: out must be writable and C-contiguous")
+    nbytes = check_decoded_size(codec, dtype, shape)
+    if view.nbytes != nbytes:
+        raise DecodeError(f"{codec}: image decodes to {nbytes} bytes (shape {shape}, {np.dtype(dtype)}), "
+                          f"out has {view.nbytes}")
+    return out
+
+
+def ftyp_brands(head) -> set:
+    """The major and compatible brands of an ISO BMFF file's leading ftyp box (HEIF, AVIF)."""
+    head = bytes(head[:256])
+    if head[4:8] != b"ftyp":
+        return set()
+    size = min(int.from_bytes(head[:4], "big"), len(head))
+    return {head[8:12]} | {head[i:i + 4] for i in range(16, size - 3, 4)}
+
+
+def check_bitdepth(codec: str, arr, bitdepth, default: int, allowed: tuple) -> int:
+    """The bit depth a uint8/uint16 image is stored at, checking that its values fit."""
+    if arr.dtype == np.uint8:
+        if bitdepth not in (None, 8):
+            raise EncodeError(f"{codec}: uint8 images are 8-bit, got bitdepth={bitdepth!r}")
+        return 8
+    depth = default if bitdepth is None else bitdepth
+    if depth not in allowed:
+        raise EncodeError(f"{codec}: bitdepth for uint16 images must be one of "
+                          f"{', '.join(map(str, allowed))}, got {bitdepth!r}")
+    top = int(arr.max())
+    if top >= 1 << depth:
+        raise EncodeError(f"{codec}: uint16 values must be below {1 << depth} for "
+                          f"{depth}-bit images, the image has {top}")
+    return depth

@@ -1,0 +1,62 @@
+"""AVIF still images (libavif with libaom to encode, dav1d to decode).
+
+Layouts: grey (YUV 4:0:0), RGB and RGBA (YUV 4:4:4, full range); uint8 is
+8-bit, uint16 is 10- or 12-bit (`bitdepth=`, default 12: values must fit, as
+AV1 has no 16-bit profile). Decoding gives uint8 for 8-bit files and uint16
+holding the file's 10/12-bit values (not rescaled) otherwise.
+
+Options: `quality` 0-100 (default 75), mapped to one AV1 quantizer as
+libavif 1.x maps its own quality setting, quantizer = ((100 - q) * 63 + 50)
+// 100, since libavif 0.11 only takes quantizers; `lossless=True`: quantizer
+0 and, for colour, the identity matrix (RGB kept as GBR planes, exact);
+`speed` 0-10 (libavif's own knob: 0 slowest and smallest, default 6);
+`numthreads` (AV1 encoder and decoder threads). Alpha is always exact.
+Image sequences decode to their first frame.
+"""
+
+import numpy as np
+
+from ...core.codec import numthreads_or_default
+from ...core.config import config
+from ...core.registry import register
+from ..compression import check_int
+from .base import (ImageCodec, check_bitdepth, check_quality, decode_target, ftyp_brands,
+                   image_array)
+
+# libavif's own limit on decoded pixels (AVIF_DEFAULT_IMAGE_SIZE_LIMIT).
+_MAX_PIXELS = 16384 * 16384
+
+
+def quality_to_quantizer(quality: int) -> int:
+    """AV1 quantizer (0 best .. 63 worst) for a 0-100 quality, as libavif 1.x computes it."""
+    return ((100 - quality) * 63 + 50) // 100
+
+
+@register
+class Avif(ImageCodec):
+    name = "avif"
+    file_extensions = (".avif",)
+    description = "AVIF still images, lossy or lossless (grey, RGB, RGBA; 8/10/12-bit)"
+    library = "libavif"
+    _native = "_avif"
+    supported_dtypes = (np.dtype(np.uint8), np.dtype(np.uint16))
+
+    def signature(self, head):
+        return bool(ftyp_brands(head) & {b"avif", b"avis"})
+
+    def _encode(self, data, out, *, quality=75, lossless=False, speed=6, bitdepth=None,
+                numthreads=None):
+        arr, h, w, c = image_array(self, data)
+        quality = check_quality(self.name, quality)
+        speed = check_int(self.name, "speed", speed, 0, 10)
+        depth = check_bitdepth(self.name, arr, bitdepth, 12, (10, 12))
+        quantizer = 0 if lossless else quality_to_quantizer(quality)
+        return self.native.encode(arr, h, w, c, depth, quantizer, bool(lossless), speed,
+                                  numthreads_or_default(numthreads), out)
+
+    def _decode(self, buf, out, *, numthreads=None):
+        def allocate(h, w, c, dtype):
+            return decode_target(self.name, out, h, w, c, dtype)
+
+        max_pixels = max(1, min(_MAX_PIXELS, config.max_decoded_bytes))
+        return self.native.decode(buf, allocate, numthreads_or_default(numthreads), max_pixels)
