@@ -3,3 +3,4 @@
 from . import webp  # noqa: F401
 from . import avif  # noqa: F401
 from . import heif  # noqa: F401
+from . import jxl  # noqa: F401
