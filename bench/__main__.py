@@ -5,10 +5,10 @@ import os
 import sys
 import time
 
-from . import compression
+from . import compression, images_modern
 from .harness import markdown, run, save
 
-SUITES = {"compression": compression.workloads}
+SUITES = {"compression": compression.workloads, "images_modern": images_modern.workloads}
 
 
 def main() -> int:
