@@ -45,6 +45,7 @@ cdef extern from "avif/avif.h" nogil:
     ctypedef struct avifDiagnostics:
         char error[256]
     ctypedef struct avifImage:
+        avifRWData icc
         uint32_t width
         uint32_t height
         uint32_t depth
@@ -82,6 +83,7 @@ cdef extern from "avif/avif.h" nogil:
     const char* avifCodecName(avifCodecChoice, uint32_t)
     avifImage* avifImageCreate(uint32_t, uint32_t, uint32_t, avifPixelFormat)
     void avifImageDestroy(avifImage*)
+    void avifImageSetProfileICC(avifImage*, const uint8_t*, size_t)
     avifResult avifImageAllocatePlanes(avifImage*, uint32_t)
     void avifRGBImageSetDefaults(avifRGBImage*, const avifImage*)
     avifResult avifImageRGBToYUV(avifImage*, const avifRGBImage*)
@@ -119,7 +121,7 @@ cdef str _message(avifResult r, avifDiagnostics* diag):
 cdef void _copy_plane(uint8_t* dst, Py_ssize_t pixel_bytes, const uint8_t* plane,
                       Py_ssize_t plane_stride, Py_ssize_t h, Py_ssize_t w,
                       Py_ssize_t itemsize) noexcept nogil:
-    """Copy one plane into (or out of, swapping roles) one channel of interleaved pixels."""
+    """Copy one plane into one channel of interleaved pixels."""
     cdef Py_ssize_t y, x
     if pixel_bytes == itemsize:
         for y in range(h):
@@ -145,9 +147,10 @@ cdef void _gather_plane(uint8_t* plane, Py_ssize_t plane_stride, const uint8_t* 
 
 
 def encode(src, uint32_t height, uint32_t width, int channels, int depth, int quantizer,
-           bint lossless, int speed, int numthreads, out=None):
-    """Encode a C-contiguous (height, width[, channels]) uint8/uint16 buffer."""
-    cdef Py_buffer s, o
+           bint lossless, int speed, int numthreads, const uint8_t[:] icc):
+    """An AVIF file of a C-contiguous (height, width[, channels]) uint8/uint16 buffer,
+    with an ICC profile unless `icc` is None."""
+    cdef Py_buffer s
     cdef avifEncoder* encoder = NULL
     cdef avifImage* image = NULL
     cdef avifRGBImage rgb
@@ -169,6 +172,8 @@ def encode(src, uint32_t height, uint32_t width, int channels, int depth, int qu
         encoder.minQuantizer = encoder.maxQuantizer = quantizer
         encoder.minQuantizerAlpha = encoder.maxQuantizerAlpha = 0  # alpha stays exact
         image.yuvRange = AVIF_RANGE_FULL
+        if icc is not None:
+            avifImageSetProfileICC(image, &icc[0], <size_t>icc.shape[0])
         image.matrixCoefficients = (AVIF_MATRIX_COEFFICIENTS_IDENTITY if lossless and not grey
                                     else AVIF_MATRIX_COEFFICIENTS_BT601)
         with nogil:
@@ -187,16 +192,7 @@ def encode(src, uint32_t height, uint32_t width, int channels, int depth, int qu
                 r = avifEncoderWrite(encoder, image, &raw)
         if r != AVIF_RESULT_OK:
             raise EncodeError(f"avif: {_message(r, &encoder.diag)}")
-        if out is None:
-            return (<char*>raw.data)[:raw.size]
-        get_output(out, &o)
-        try:
-            if <size_t>o.len < raw.size:
-                raise EncodeError(f"avif: output needs {raw.size} bytes, dest has {o.len}")
-            memcpy(o.buf, raw.data, raw.size)
-        finally:
-            PyBuffer_Release(&o)
-        return memoryview(out).cast("B")[:raw.size]
+        return (<char*>raw.data)[:raw.size]
     finally:
         PyBuffer_Release(&s)
         avifRWDataFree(&raw)
@@ -218,6 +214,40 @@ cdef void _limited_to_full(uint8_t* pixels, Py_ssize_t n, Py_ssize_t step, int d
         i += step
 
 
+cdef int _parse(avifDecoder* decoder, Py_buffer* s, int numthreads, uint32_t max_pixels) except -1:
+    """Read the container and image headers of `s` (no pixels yet)."""
+    cdef avifResult r
+    if s.len == 0:
+        raise DecodeError("avif: empty input")
+    decoder.maxThreads = numthreads
+    decoder.imageSizeLimit = max_pixels
+    decoder.strictFlags = AVIF_STRICT_DISABLED  # accept files from lenient writers
+    with nogil:
+        r = avifDecoderSetIOMemory(decoder, <const uint8_t*>s.buf, <size_t>s.len)
+        if r == AVIF_RESULT_OK:
+            r = avifDecoderParse(decoder)
+    if r != AVIF_RESULT_OK:
+        raise DecodeError(f"avif: {_message(r, &decoder.diag)}")
+    return 0
+
+
+def icc(src, uint32_t max_pixels):
+    """The ICC profile the file carries, or None."""
+    cdef Py_buffer s
+    cdef avifDecoder* decoder = avifDecoderCreate()
+    if decoder == NULL:
+        raise MemoryError("avif: cannot create a decoder")
+    get_input(src, &s)
+    try:
+        _parse(decoder, &s, 1, max_pixels)
+        if decoder.image.icc.size == 0:
+            return None
+        return (<const char*>decoder.image.icc.data)[:decoder.image.icc.size]
+    finally:
+        PyBuffer_Release(&s)
+        avifDecoderDestroy(decoder)
+
+
 def decode(src, allocate, int numthreads, uint32_t max_pixels):
     """Decode the primary image into the array `allocate(h, w, c, dtype)` returns."""
     cdef Py_buffer s, o
@@ -232,17 +262,7 @@ def decode(src, allocate, int numthreads, uint32_t max_pixels):
         raise MemoryError("avif: cannot create a decoder")
     get_input(src, &s)
     try:
-        if s.len == 0:
-            raise DecodeError("avif: empty input")
-        decoder.maxThreads = numthreads
-        decoder.imageSizeLimit = max_pixels
-        decoder.strictFlags = AVIF_STRICT_DISABLED  # accept files from lenient writers
-        with nogil:
-            r = avifDecoderSetIOMemory(decoder, <const uint8_t*>s.buf, <size_t>s.len)
-            if r == AVIF_RESULT_OK:
-                r = avifDecoderParse(decoder)
-        if r != AVIF_RESULT_OK:
-            raise DecodeError(f"avif: {_message(r, &decoder.diag)}")
+        _parse(decoder, &s, numthreads, max_pixels)
         image = decoder.image
         h, w, depth = image.height, image.width, image.depth
         if depth not in (8, 10, 12):

@@ -40,6 +40,7 @@ cdef extern from "libheif/heif.h" nogil:
         heif_matrix_coefficients matrix_coefficients
         uint8_t full_range_flag
     struct heif_encoding_options:
+        uint8_t save_two_colr_boxes_when_ICC_and_nclx_available
         heif_color_profile_nclx* output_nclx_profile
     struct heif_writer:
         int writer_api_version
@@ -70,6 +71,9 @@ cdef extern from "libheif/heif.h" nogil:
     heif_error heif_image_create(int, int, heif_colorspace, heif_chroma, heif_image**)
     heif_error heif_image_add_plane(heif_image*, heif_channel, int, int, int)
     heif_error heif_image_set_nclx_color_profile(heif_image*, const heif_color_profile_nclx*)
+    heif_error heif_image_set_raw_color_profile(heif_image*, const char*, const void*, size_t)
+    size_t heif_image_handle_get_raw_color_profile_size(const heif_image_handle*)
+    heif_error heif_image_handle_get_raw_color_profile(const heif_image_handle*, void*)
     heif_error heif_context_get_encoder_for_format(heif_context*, heif_compression_format,
                                                    heif_encoder**)
     void heif_encoder_release(heif_encoder*)
@@ -148,9 +152,11 @@ cdef heif_error _fill_image(heif_image** image, const uint8_t* src, int height, 
     return e
 
 
-def encode(src, int height, int width, int channels, int depth, int quality, bint lossless, out=None):
-    """Encode a C-contiguous (height, width, channels) RGB(A) buffer as HEVC."""
-    cdef Py_buffer s, o
+def encode(src, int height, int width, int channels, int depth, int quality, bint lossless,
+           const uint8_t[:] icc):
+    """A HEIF file of a C-contiguous (height, width, channels) RGB(A) buffer coded
+    with HEVC, with an ICC profile unless `icc` is None."""
+    cdef Py_buffer s
     cdef heif_context* ctx = heif_context_alloc()
     cdef heif_encoder* encoder = NULL
     cdef heif_image* image = NULL
@@ -184,22 +190,16 @@ def encode(src, int height, int width, int channels, int depth, int quality, bin
                 e = _fill_image(&image, <const uint8_t*>s.buf, height, width, channels, depth)
             if not failed(e) and lossless:
                 e = heif_image_set_nclx_color_profile(image, nclx)
+                options.save_two_colr_boxes_when_ICC_and_nclx_available = 1  # keep GBR with a profile
+            if not failed(e) and icc is not None:
+                e = heif_image_set_raw_color_profile(image, "prof", &icc[0], <size_t>icc.shape[0])
             if not failed(e):
                 e = heif_context_encode_image(ctx, image, encoder, options, NULL)
             if not failed(e):
                 e = heif_context_write(ctx, &writer, &sink)
         if failed(e) or sink.failed:
             raise EncodeError(f"heif: {_message(e)}")
-        if out is None:
-            return sink.data[:sink.size]
-        get_output(out, &o)
-        try:
-            if <size_t>o.len < sink.size:
-                raise EncodeError(f"heif: output needs {sink.size} bytes, dest has {o.len}")
-            memcpy(o.buf, sink.data, sink.size)
-        finally:
-            PyBuffer_Release(&o)
-        return memoryview(out).cast("B")[:sink.size]
+        return sink.data[:sink.size]
     finally:
         PyBuffer_Release(&s)
         free(sink.data)
@@ -210,6 +210,49 @@ def encode(src, int height, int width, int channels, int depth, int quality, bin
         options.output_nclx_profile = NULL
         heif_encoding_options_free(options)
         heif_nclx_color_profile_free(nclx)
+        heif_context_free(ctx)
+
+
+cdef heif_image_handle* _primary(heif_context* ctx, Py_buffer* s) except NULL:
+    """The primary image of the file in `s` (release it), its pixels not decoded yet."""
+    cdef heif_image_handle* handle = NULL
+    cdef heif_error e
+    if s.len == 0:
+        raise DecodeError("heif: empty input")
+    with nogil:
+        e = heif_context_read_from_memory_without_copy(ctx, s.buf, <size_t>s.len, NULL)
+        if not failed(e):
+            e = heif_context_get_primary_image_handle(ctx, &handle)
+    if failed(e):
+        raise DecodeError(f"heif: {_message(e)}")
+    return handle
+
+
+def icc(src):
+    """The ICC profile of the primary image, or None."""
+    cdef Py_buffer s
+    cdef heif_context* ctx = heif_context_alloc()
+    cdef heif_image_handle* handle = NULL
+    cdef heif_error e
+    cdef size_t size
+    cdef bytearray profile
+    if ctx == NULL:
+        raise MemoryError("heif: cannot create a context")
+    get_input(src, &s)
+    try:
+        handle = _primary(ctx, &s)
+        size = heif_image_handle_get_raw_color_profile_size(handle)
+        if size == 0:
+            return None
+        profile = bytearray(size)
+        e = heif_image_handle_get_raw_color_profile(handle, <char*>profile)
+        if failed(e):
+            raise DecodeError(f"heif: {_message(e)}")
+        return bytes(profile)
+    finally:
+        PyBuffer_Release(&s)
+        if handle != NULL:
+            heif_image_handle_release(handle)
         heif_context_free(ctx)
 
 
@@ -227,15 +270,8 @@ def decode(src, allocate, int numthreads):
         raise MemoryError("heif: cannot create a context")
     get_input(src, &s)
     try:
-        if s.len == 0:
-            raise DecodeError("heif: empty input")
         heif_context_set_max_decoding_threads(ctx, numthreads)
-        with nogil:
-            e = heif_context_read_from_memory_without_copy(ctx, s.buf, <size_t>s.len, NULL)
-            if not failed(e):
-                e = heif_context_get_primary_image_handle(ctx, &handle)
-        if failed(e):
-            raise DecodeError(f"heif: {_message(e)}")
+        handle = _primary(ctx, &s)
         h = heif_image_handle_get_height(handle)
         w = heif_image_handle_get_width(handle)
         bits = heif_image_handle_get_luma_bits_per_pixel(handle)

@@ -76,6 +76,8 @@ cdef extern from "jxl/decode.h" nogil:
     ctypedef enum JxlSignature:
         JXL_SIG_CODESTREAM
         JXL_SIG_CONTAINER
+    ctypedef enum JxlColorProfileTarget:
+        JXL_COLOR_PROFILE_TARGET_ORIGINAL
     ctypedef enum JxlDecoderStatus:
         JXL_DEC_SUCCESS
         JXL_DEC_ERROR
@@ -83,6 +85,7 @@ cdef extern from "jxl/decode.h" nogil:
         JXL_DEC_NEED_IMAGE_OUT_BUFFER
         JXL_DEC_BOX_NEED_MORE_OUTPUT
         JXL_DEC_BASIC_INFO
+        JXL_DEC_COLOR_ENCODING
         JXL_DEC_FRAME
         JXL_DEC_FULL_IMAGE
         JXL_DEC_BOX
@@ -98,6 +101,12 @@ cdef extern from "jxl/decode.h" nogil:
     JxlDecoderStatus JxlDecoderProcessInput(JxlDecoder*)
     JxlDecoderStatus JxlDecoderGetBasicInfo(const JxlDecoder*, JxlBasicInfo*)
     JxlDecoderStatus JxlDecoderGetFrameHeader(const JxlDecoder*, JxlFrameHeader*)
+    JxlDecoderStatus JxlDecoderGetColorAsEncodedProfile(const JxlDecoder*, const JxlPixelFormat*,
+                                                        JxlColorProfileTarget, JxlColorEncoding*)
+    JxlDecoderStatus JxlDecoderGetICCProfileSize(const JxlDecoder*, const JxlPixelFormat*,
+                                                 JxlColorProfileTarget, size_t*)
+    JxlDecoderStatus JxlDecoderGetColorAsICCProfile(const JxlDecoder*, const JxlPixelFormat*,
+                                                    JxlColorProfileTarget, uint8_t*, size_t)
     void JxlDecoderSkipFrames(JxlDecoder*, size_t)
     JxlDecoderStatus JxlDecoderImageOutBufferSize(const JxlDecoder*, const JxlPixelFormat*, size_t*)
     JxlDecoderStatus JxlDecoderSetImageOutBuffer(JxlDecoder*, const JxlPixelFormat*, void*, size_t)
@@ -126,6 +135,7 @@ cdef extern from "jxl/encode.h" nogil:
     void JxlColorEncodingSetToSRGB(JxlColorEncoding*, JXL_BOOL)
     void JxlColorEncodingSetToLinearSRGB(JxlColorEncoding*, JXL_BOOL)
     JxlEncoderStatus JxlEncoderSetColorEncoding(JxlEncoder*, const JxlColorEncoding*)
+    JxlEncoderStatus JxlEncoderSetICCProfile(JxlEncoder*, const uint8_t*, size_t)
     JxlEncoderStatus JxlEncoderUseContainer(JxlEncoder*, JXL_BOOL)
     JxlEncoderStatus JxlEncoderUseBoxes(JxlEncoder*)
     JxlEncoderStatus JxlEncoderAddBox(JxlEncoder*, const JxlBoxType, const uint8_t*, size_t, JXL_BOOL)
@@ -289,6 +299,26 @@ def decode(src, out, Py_ssize_t first, Py_ssize_t count, int channels, str dtype
         PyBuffer_Release(&o)
 
 
+def icc(src):
+    """The ICC profile the file carries, or None when its colour space is a named one."""
+    cdef _Decoder d = _Decoder(src, JXL_DEC_COLOR_ENCODING, 1)
+    cdef JxlColorEncoding named
+    cdef size_t size
+    cdef bytearray profile
+    if d.next() != JXL_DEC_COLOR_ENCODING:
+        raise DecodeError("jxl: no colour encoding")
+    if JxlDecoderGetColorAsEncodedProfile(d.dec, NULL, JXL_COLOR_PROFILE_TARGET_ORIGINAL,
+                                          &named) == JXL_DEC_SUCCESS:
+        return None
+    if JxlDecoderGetICCProfileSize(d.dec, NULL, JXL_COLOR_PROFILE_TARGET_ORIGINAL, &size) != JXL_DEC_SUCCESS:
+        raise DecodeError("jxl: unreadable ICC profile")
+    profile = bytearray(size)
+    if JxlDecoderGetColorAsICCProfile(d.dec, NULL, JXL_COLOR_PROFILE_TARGET_ORIGINAL,
+                                      <uint8_t*><char*>profile, size) != JXL_DEC_SUCCESS:
+        raise DecodeError("jxl: unreadable ICC profile")
+    return bytes(profile)
+
+
 def boxes(src, Py_ssize_t max_size):
     """{box type: contents} of the first Exif and xml boxes (Brotli-compressed ones unpacked)."""
     cdef _Decoder d = _Decoder(src, JXL_DEC_BOX, 1)
@@ -346,9 +376,10 @@ cdef class _Encoder:
 
 def encode(src, Py_ssize_t frames, uint32_t height, uint32_t width, int channels, str dtype,
            bint lossless, float distance, int effort, int numthreads, durations, tps,
-           exif, xmp, out=None):
-    """Encode `frames` C-contiguous (height, width, channels) images; `durations`
-    (ticks at `tps` ticks per second) makes an animation."""
+           const uint8_t[:] icc, exif, xmp):
+    """A JPEG XL file of `frames` C-contiguous (height, width, channels) images;
+    `durations` (ticks at `tps` ticks per second) makes an animation. `icc`,
+    `exif` and `xmp` are stored unless None."""
     cdef _Encoder e = _Encoder()
     cdef JxlEncoder* enc = e.enc
     cdef JxlEncoderFrameSettings* settings
@@ -357,7 +388,7 @@ def encode(src, Py_ssize_t frames, uint32_t height, uint32_t width, int channels
     cdef JxlPixelFormat fmt
     cdef JxlFrameHeader header
     cdef JxlEncoderStatus status
-    cdef Py_buffer s, o
+    cdef Py_buffer s
     cdef const uint8_t[:] box
     cdef bint grey = channels < 3
     cdef bint alpha = channels in (2, 4)
@@ -384,12 +415,14 @@ def encode(src, Py_ssize_t frames, uint32_t height, uint32_t width, int channels
         info.animation.tps_numerator, info.animation.tps_denominator = tps
         info.animation.num_loops = 0
     _check(JxlEncoderSetBasicInfo(enc, &info), enc, "setting the image header")
-    # 8-bit data is taken as sRGB, deeper data as linear light (as imagecodecs does).
-    if dtype == "B":
-        JxlColorEncodingSetToSRGB(&color, grey)
-    else:
-        JxlColorEncodingSetToLinearSRGB(&color, grey)
-    _check(JxlEncoderSetColorEncoding(enc, &color), enc, "setting the colour encoding")
+    if icc is not None:
+        _check(JxlEncoderSetICCProfile(enc, &icc[0], <size_t>icc.shape[0]), enc, "setting the ICC profile")
+    else:  # 8-bit data is taken as sRGB, deeper data as linear light (as imagecodecs does)
+        if dtype == "B":
+            JxlColorEncodingSetToSRGB(&color, grey)
+        else:
+            JxlColorEncodingSetToLinearSRGB(&color, grey)
+        _check(JxlEncoderSetColorEncoding(enc, &color), enc, "setting the colour encoding")
     if exif is not None or xmp is not None:
         _check(JxlEncoderUseContainer(enc, 1), enc, "using the container")
         _check(JxlEncoderUseBoxes(enc), enc, "using boxes")
@@ -425,19 +458,6 @@ def encode(src, Py_ssize_t frames, uint32_t height, uint32_t width, int channels
     finally:
         PyBuffer_Release(&s)
     JxlEncoderCloseInput(enc)
-    if out is not None:
-        get_output(out, &o)
-        try:
-            next_out = <uint8_t*>o.buf
-            avail = <size_t>o.len
-            with nogil:
-                status = JxlEncoderProcessOutput(enc, &next_out, &avail)
-            if status == JXL_ENC_NEED_MORE_OUTPUT:
-                raise EncodeError(f"jxl: output does not fit in dest's {o.len} bytes")
-            _check(status, enc, "encoding")
-            return memoryview(out).cast("B")[:o.len - avail]
-        finally:
-            PyBuffer_Release(&o)
     try:
         bytes_new(&b, max(<Py_ssize_t>(frame_bytes * frames // (4 if lossless else 16)), 1 << 16))
         written = 0

@@ -2,7 +2,6 @@
 """WebP (libwebp) still images: RGB/RGBA uint8 encode and decode, GIL released."""
 
 from libc.stdint cimport uint8_t, uint32_t
-from libc.string cimport memcpy
 from opencodecs._native._buffers cimport *
 
 from opencodecs.core.errors import DecodeError, EncodeError
@@ -77,6 +76,31 @@ cdef extern from "webp/encode.h" nogil:
     int WebPMemoryWrite(const uint8_t*, size_t, const WebPPicture*)
 
 
+cdef extern from "webp/mux.h" nogil:
+    ctypedef struct WebPData:
+        const uint8_t* bytes
+        size_t size
+    ctypedef struct WebPMux
+    ctypedef enum WebPMuxError:
+        WEBP_MUX_OK
+    WebPMux* WebPMuxNew()
+    void WebPMuxDelete(WebPMux*)
+    WebPMuxError WebPMuxSetImage(WebPMux*, const WebPData*, int)
+    WebPMuxError WebPMuxSetChunk(WebPMux*, const char*, const WebPData*, int)
+    WebPMuxError WebPMuxAssemble(WebPMux*, WebPData*)
+    void WebPDataClear(WebPData*)
+
+
+cdef extern from "webp/demux.h" nogil:
+    ctypedef struct WebPDemuxer
+    ctypedef struct WebPChunkIterator:
+        WebPData chunk
+    WebPDemuxer* WebPDemux(const WebPData*)
+    void WebPDemuxDelete(WebPDemuxer*)
+    int WebPDemuxGetChunk(const WebPDemuxer*, const char*, int, WebPChunkIterator*)
+    void WebPDemuxReleaseChunkIterator(WebPChunkIterator*)
+
+
 _v = WebPGetDecoderVersion()
 VERSION = f"{_v >> 16}.{(_v >> 8) & 255}.{_v & 255}"
 MAX_DIMENSION = WEBP_MAX_DIMENSION
@@ -88,10 +112,36 @@ _ENC_ERRORS = {1: "out of memory", 2: "out of memory flushing bits", 3: "null pa
                7: "partition over 16 MiB", 8: "write error", 9: "file over 4 GiB", 10: "aborted"}
 
 
+cdef bytes _with_icc(const uint8_t* stream, size_t size, const uint8_t[:] icc):
+    """The WebP file `stream` with an ICCP chunk holding `icc` (an extended file)."""
+    cdef WebPMux* mux = WebPMuxNew()
+    cdef WebPData image, profile, assembled
+    cdef WebPMuxError err = WEBP_MUX_OK
+    if mux == NULL:
+        raise MemoryError("webp: cannot create a muxer")
+    image.bytes, image.size = stream, size
+    profile.bytes, profile.size = &icc[0], <size_t>icc.shape[0]
+    assembled.bytes, assembled.size = NULL, 0
+    try:
+        with nogil:
+            err = WebPMuxSetImage(mux, &image, 0)
+            if err == WEBP_MUX_OK:
+                err = WebPMuxSetChunk(mux, "ICCP", &profile, 0)
+            if err == WEBP_MUX_OK:
+                err = WebPMuxAssemble(mux, &assembled)
+        if err != WEBP_MUX_OK:
+            raise EncodeError(f"webp: cannot add the ICC profile (mux error {err})")
+        return (<const char*>assembled.bytes)[:assembled.size]
+    finally:
+        WebPDataClear(&assembled)
+        WebPMuxDelete(mux)
+
+
 def encode(src, int height, int width, int channels, float quality, bint lossless,
-           int method, bint threads, out=None):
-    """Encode a C-contiguous (height, width, channels) uint8 RGB(A) buffer."""
-    cdef Py_buffer s, o
+           int method, bint threads, icc):
+    """A WebP file of a C-contiguous (height, width, channels) uint8 RGB(A)
+    buffer, with an ICC profile (bytes) unless `icc` is None."""
+    cdef Py_buffer s
     cdef WebPConfig config
     cdef WebPPicture picture
     cdef WebPMemoryWriter writer
@@ -120,16 +170,9 @@ def encode(src, int height, int width, int channels, float quality, bint lossles
                 ok = WebPEncode(&config, &picture)
         if not ok:
             raise EncodeError(f"webp: {_ENC_ERRORS.get(picture.error_code, 'encoding failed')}")
-        if out is None:
-            return (<char*>writer.mem)[:writer.size]
-        get_output(out, &o)
-        try:
-            if <size_t>o.len < writer.size:
-                raise EncodeError(f"webp: output needs {writer.size} bytes, dest has {o.len}")
-            memcpy(o.buf, writer.mem, writer.size)
-        finally:
-            PyBuffer_Release(&o)
-        return memoryview(out).cast("B")[:writer.size]
+        if icc is not None:
+            return _with_icc(writer.mem, writer.size, icc)
+        return (<char*>writer.mem)[:writer.size]
     finally:
         PyBuffer_Release(&s)
         WebPMemoryWriterClear(&writer)
@@ -152,6 +195,31 @@ def features(src):
         if f.has_animation:
             raise DecodeError("webp: animated WebP is not supported")
         return f.height, f.width, bool(f.has_alpha)
+    finally:
+        PyBuffer_Release(&s)
+
+
+def icc(src):
+    """The ICC profile of the ICCP chunk, or None."""
+    cdef Py_buffer s
+    cdef WebPData data
+    cdef WebPDemuxer* demux
+    cdef WebPChunkIterator chunk
+    get_input(src, &s)
+    try:
+        data.bytes, data.size = <const uint8_t*>s.buf, <size_t>s.len
+        with nogil:
+            demux = WebPDemux(&data)
+        if demux == NULL:
+            raise DecodeError("webp: not a valid WebP file")
+        try:
+            if not WebPDemuxGetChunk(demux, "ICCP", 1, &chunk):
+                return None
+            profile = (<const char*>chunk.chunk.bytes)[:chunk.chunk.size]
+            WebPDemuxReleaseChunkIterator(&chunk)
+            return profile
+        finally:
+            WebPDemuxDelete(demux)
     finally:
         PyBuffer_Release(&s)
 

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import imagecodecs
 import numpy as np
 import pytest
-from PIL import Image, features
+from PIL import Image, ImageCms, features
 
 import opencodecs as oc
 from hostile import check_decoders
@@ -167,3 +167,18 @@ def test_threads_give_identical_results():
         decoded = list(pool.map(avif.decode, serial))
     assert parallel == serial
     assert all(np.array_equal(d, avif.decode(b, numthreads=1)) for d, b in zip(decoded, serial))
+
+
+@pytest.mark.skipif(not features.check("avif"), reason="Pillow built without AVIF")
+def test_icc_profile_both_ways():
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    blob = avif.encode(RGBA, icc=icc, lossless=True, speed=10)
+    assert avif.open(blob).icc == icc
+    assert Image.open(io.BytesIO(blob)).info["icc_profile"] == icc
+    assert np.array_equal(avif.decode(blob), RGBA)
+    f = io.BytesIO()
+    Image.fromarray(IMG).save(f, "AVIF", icc_profile=icc, speed=10)
+    assert avif.open(f.getvalue()).icc == icc
+    assert avif.open(avif.encode(IMG, speed=10)).icc is None
+    with pytest.raises(oc.EncodeError):
+        avif.encode(IMG, icc=b"")

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pillow_heif
 import pytest
+from PIL import ImageCms
 
 import opencodecs as oc
 from hostile import check_decoders
@@ -161,3 +162,15 @@ def test_threads_give_identical_results():
         decoded = list(pool.map(heif.decode, serial))
     assert parallel == serial
     assert all(np.array_equal(d, heif.decode(b)) for d, b in zip(decoded, serial))
+
+
+def test_icc_profile_both_ways():
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    blob = heif.encode(RGBA, icc=icc, lossless=True)
+    assert heif.open(blob).icc == icc
+    assert pillow_heif.open_heif(blob).info["icc_profile"] == icc
+    assert np.array_equal(heif.decode(blob), RGBA)  # the GBR matrix survives next to the profile
+    assert heif.open(ref_encode(IMG, icc_profile=icc)).icc == icc
+    assert heif.open(heif.encode(IMG)).icc is None
+    with pytest.raises(oc.EncodeError):
+        heif.encode(IMG, icc=b"")

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import imagecodecs
 import numpy as np
 import pytest
+from PIL import ImageCms
 
 import opencodecs as oc
 from hostile import check_decoders
@@ -257,3 +258,15 @@ def test_threads_give_identical_results():
         decoded = list(pool.map(jxl.decode, serial))
     assert parallel == serial
     assert all(np.array_equal(d, jxl.decode(b, numthreads=1)) for d, b in zip(decoded, serial))
+
+
+def test_icc_profile():
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    blob = jxl.encode(IMG, icc=icc, lossless=True)
+    assert jxl.open(blob).icc == icc
+    assert np.array_equal(jxl.decode(blob), IMG) and np.array_equal(imagecodecs.jpegxl_decode(blob), IMG)
+    assert jxl.open(jxl.encode(IMG)).icc is None  # a named colour space (sRGB), no profile
+    with pytest.raises(oc.EncodeError):
+        jxl.encode(IMG, icc=b"")
+    with pytest.raises(oc.EncodeError):
+        jxl.encode(IMG, icc=b"not an ICC profile")

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import imagecodecs
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 import opencodecs as oc
 from hostile import check_decoders
@@ -179,3 +179,18 @@ def test_threads_give_identical_results():
         decoded = list(pool.map(webp.decode, serial))
     assert parallel == serial
     assert all(np.array_equal(d, webp.decode(b)) for d, b in zip(decoded, serial))
+
+
+def test_icc_profile_both_ways():
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for opts in ({}, {"lossless": True}):
+        blob = webp.encode(RGBA, icc=icc, **opts)
+        assert webp.open(blob).icc == icc
+        assert Image.open(io.BytesIO(blob)).info["icc_profile"] == icc
+        assert np.array_equal(webp.decode(blob), webp.decode(webp.encode(RGBA, **opts)))
+    f = io.BytesIO()
+    Image.fromarray(IMG).save(f, "WEBP", icc_profile=icc)
+    assert webp.open(f.getvalue()).icc == icc
+    assert webp.open(webp.encode(IMG)).icc is None
+    with pytest.raises(oc.EncodeError):
+        webp.encode(IMG, icc=b"")

@@ -11,7 +11,8 @@ libavif 1.x maps its own quality setting, quantizer = ((100 - q) * 63 + 50)
 0 and, for colour, the identity matrix (RGB kept as GBR planes, exact);
 `speed` 0-10 (libavif's own knob: 0 slowest and smallest, default 6);
 `numthreads` (AV1 encoder and decoder threads). Alpha is always exact.
-Image sequences decode to their first frame.
+Image sequences decode to their first frame. `icc=` (bytes) stores an ICC
+profile; `oc.get_codec("avif").open(src).icc` gives a file's profile back.
 """
 
 import numpy as np
@@ -20,8 +21,8 @@ from ...core.codec import numthreads_or_default
 from ...core.config import config
 from ...core.registry import register
 from ..compression import check_int
-from .base import (ImageCodec, check_bitdepth, check_quality, decode_target, ftyp_brands,
-                   image_array)
+from .base import (ImageCodec, ImageReader, check_bitdepth, check_quality, decode_target,
+                   ftyp_brands, icc_bytes, image_array, into_dest)
 
 # libavif's own limit on decoded pixels (AVIF_DEFAULT_IMAGE_SIZE_LIMIT).
 _MAX_PIXELS = 16384 * 16384
@@ -45,18 +46,29 @@ class Avif(ImageCodec):
         return bool(ftyp_brands(head) & {b"avif", b"avis"})
 
     def _encode(self, data, out, *, quality=75, lossless=False, speed=6, bitdepth=None,
-                numthreads=None):
+                numthreads=None, icc=None):
         arr, h, w, c = image_array(self, data)
         quality = check_quality(self.name, quality)
         speed = check_int(self.name, "speed", speed, 0, 10)
         depth = check_bitdepth(self.name, arr, bitdepth, 12, (10, 12))
         quantizer = 0 if lossless else quality_to_quantizer(quality)
-        return self.native.encode(arr, h, w, c, depth, quantizer, bool(lossless), speed,
-                                  numthreads_or_default(numthreads), out)
+        blob = self.native.encode(arr, h, w, c, depth, quantizer, bool(lossless), speed,
+                                  numthreads_or_default(numthreads), icc_bytes(self.name, icc))
+        return into_dest(self.name, out, blob)
 
     def _decode(self, buf, out, *, numthreads=None):
         def allocate(h, w, c, dtype):
             return decode_target(self.name, out, h, w, c, dtype)
 
-        max_pixels = max(1, min(_MAX_PIXELS, config.max_decoded_bytes))
-        return self.native.decode(buf, allocate, numthreads_or_default(numthreads), max_pixels)
+        return self.native.decode(buf, allocate, numthreads_or_default(numthreads), _max_pixels())
+
+    def open(self, src, **opts):
+        return ImageReader(self, src, opts)
+
+    def _icc(self, buf):
+        return self.native.icc(buf, _max_pixels())
+
+
+def _max_pixels() -> int:
+    """libavif's pixel limit, lowered to max_decoded_bytes (at least a byte a pixel)."""
+    return max(1, min(_MAX_PIXELS, config.max_decoded_bytes))

@@ -8,14 +8,16 @@ values for deep images.
 Options: `quality` 0-100 (default 75; x265 at YUV 4:2:0); `lossless=True`
 (x265 lossless at 4:4:4 with RGB kept as GBR planes: exact); `numthreads`
 on decode (libheif's decoding threads). x265 picks its own encoder threads.
+`icc=` (bytes) stores an ICC profile; `oc.get_codec("heif").open(src).icc`
+gives a file's profile back.
 """
 
 import numpy as np
 
 from ...core.codec import numthreads_or_default
 from ...core.registry import register
-from .base import (ImageCodec, check_bitdepth, check_quality, decode_target, ftyp_brands,
-                   image_array)
+from .base import (ImageCodec, ImageReader, check_bitdepth, check_quality, decode_target,
+                   ftyp_brands, icc_bytes, image_array, into_dest)
 
 # Brands of HEVC-coded HEIF files; the generic image brands count when no AVIF brand is there.
 _HEVC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
@@ -38,14 +40,21 @@ class Heif(ImageCodec):
         brands = ftyp_brands(head)
         return bool(brands & _HEVC_BRANDS) or bool(brands & _GENERIC_BRANDS and not brands & _AVIF_BRANDS)
 
-    def _encode(self, data, out, *, quality=75, lossless=False, bitdepth=None):
+    def _encode(self, data, out, *, quality=75, lossless=False, bitdepth=None, icc=None):
         arr, h, w, c = image_array(self, data)
         quality = check_quality(self.name, quality)
         depth = check_bitdepth(self.name, arr, bitdepth, 10, (10, 12))
-        return self.native.encode(arr, h, w, c, depth, quality, bool(lossless), out)
+        blob = self.native.encode(arr, h, w, c, depth, quality, bool(lossless), icc_bytes(self.name, icc))
+        return into_dest(self.name, out, blob)
 
     def _decode(self, buf, out, *, numthreads=None):
         def allocate(h, w, c, dtype):
             return decode_target(self.name, out, h, w, c, dtype)
 
         return self.native.decode(buf, allocate, numthreads_or_default(numthreads))
+
+    def open(self, src, **opts):
+        return ImageReader(self, src, opts)
+
+    def _icc(self, buf):
+        return self.native.icc(buf)

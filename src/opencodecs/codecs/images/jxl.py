@@ -16,13 +16,15 @@ Animations: an (N, H, W[, C]) array with `animation=True` or `durations=`
 array. Frame durations are stored at 1000 ticks per second, so integer
 milliseconds survive exactly. Metadata: `exif=` (the TIFF-structured Exif
 payload; the box's 4-byte header offset is added here) and `xmp=` (bytes or
-str) go into Exif and "xml " boxes.
+str) go into Exif and "xml " boxes; `icc=` (bytes) replaces the sRGB / linear
+sRGB colour encoding with an ICC profile (lossy encoding may store a profile
+libjxl recognises, such as sRGB, as that named colour space instead).
 
 Decoding gives (H, W[, C]) for a still image and (N, H, W[, C]) for an
 animation. `oc.get_codec("jxl").open(src)` gives a JxlReader: n_frames,
 durations (ms), random access (each frame decoded by its own decoder that
-skips to it), parallel read() through the shared pool, and the exif/xmp
-boxes. Extra channels other than alpha are not decoded.
+skips to it), parallel read() through the shared pool, the exif/xmp boxes
+and the icc profile. Extra channels other than alpha are not decoded.
 """
 
 from functools import cached_property
@@ -36,7 +38,8 @@ from ...core.io import as_buffer
 from ...core.parallel import parallel_for
 from ...core.registry import register
 from ..compression import check_int
-from .base import ImageCodec, check_image_size, check_quality, decode_target, image_array
+from .base import (ImageCodec, check_image_size, check_quality, decode_target, icc_bytes, image_array,
+                   into_dest)
 
 _CONTAINER = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
 _MAX_DISTANCE = 15.0  # libjxl 0.7 refuses larger distances
@@ -127,7 +130,7 @@ class Jxl(ImageCodec):
         return head[:2] == b"\xff\x0a" or head[:12] == _CONTAINER
 
     def _encode(self, data, out, *, lossless=False, distance=None, quality=None, effort=7,
-                numthreads=None, animation=False, durations=None, exif=None, xmp=None):
+                numthreads=None, animation=False, durations=None, icc=None, exif=None, xmp=None):
         arr = np.ascontiguousarray(data)
         if animation or durations is not None or arr.ndim == 4:
             if arr.ndim not in (3, 4) or arr.shape[0] == 0:
@@ -140,11 +143,12 @@ class Jxl(ImageCodec):
             arr, h, w, c = image_array(self, arr)
         lossless, distance = _lossy_settings(lossless, distance, quality)
         effort = check_int(self.name, "effort", effort, 1, 9)
-        return self.native.encode(
+        blob = self.native.encode(
             arr, n, h, w, c, arr.dtype.char, lossless, distance, effort,
-            numthreads_or_default(numthreads), ticks, (_TICKS_PER_SECOND, 1),
+            numthreads_or_default(numthreads), ticks, (_TICKS_PER_SECOND, 1), icc_bytes(self.name, icc),
             None if exif is None else _EXIF_OFFSET + bytes(exif),
-            None if xmp is None else (xmp.encode() if isinstance(xmp, str) else bytes(xmp)), out)
+            None if xmp is None else (xmp.encode() if isinstance(xmp, str) else bytes(xmp)))
+        return into_dest(self.name, out, blob)
 
     def _decode(self, buf, out, *, numthreads=None):
         native = self.native
@@ -225,6 +229,11 @@ class JxlReader(Reader):
                 out = np.empty((count,) + self._layout.frame_shape, self.dtype)
                 return self._decode(start, count, out) if count else out
         return super().__getitem__(index)
+
+    @cached_property
+    def icc(self):
+        """The ICC profile the file carries, or None when it names its colour space."""
+        return self._native.icc(self._buf)
 
     @cached_property
     def _boxes(self) -> dict:
