@@ -7,8 +7,7 @@ independent decoders (`first` frame skipped to with JxlDecoderSkipFrames),
 which is how the Python layer spreads them over the shared pool.
 """
 
-from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memcpy, memset
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from opencodecs._native._buffers cimport *
 from opencodecs._native._tls cimport ThreadLocal, tls_init, tls_get, tls_set
 
@@ -225,10 +224,10 @@ def is_jxl(head):
     return sig == JXL_SIG_CODESTREAM or sig == JXL_SIG_CONTAINER
 
 
-def probe(src, bint frames):
+def probe(src):
     """The basic info as a dict, with the durations (in ticks) of every frame of an
-    animation when `frames` is true (None for a still image)."""
-    cdef _Decoder d = _Decoder(src, JXL_DEC_BASIC_INFO | (JXL_DEC_FRAME if frames else 0), 1)
+    animation (None for a still image); frame headers are read, pixels skipped."""
+    cdef _Decoder d = _Decoder(src, JXL_DEC_BASIC_INFO | JXL_DEC_FRAME, 1)
     cdef JxlBasicInfo info
     cdef JxlFrameHeader header
     cdef JxlDecoderStatus status = d.next()
@@ -236,13 +235,12 @@ def probe(src, bint frames):
         raise DecodeError("jxl: no image header")
     result = {
         "width": info.xsize, "height": info.ysize,
-        "color_channels": info.num_color_channels, "extra_channels": info.num_extra_channels,
-        "alpha_bits": info.alpha_bits, "bits_per_sample": info.bits_per_sample,
+        "color_channels": info.num_color_channels, "alpha_bits": info.alpha_bits, "bits_per_sample": info.bits_per_sample,
         "exponent_bits": info.exponent_bits_per_sample, "animation": bool(info.have_animation),
         "tps": (info.animation.tps_numerator, info.animation.tps_denominator),
         "durations": None,
     }
-    if not (frames and info.have_animation):
+    if not info.have_animation:
         return result
     durations = []
     while True:

@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """WebP (libwebp) still images: RGB/RGBA uint8 encode and decode, GIL released."""
 
-from libc.stdint cimport uint8_t, uint32_t
+from libc.stdint cimport uint8_t
 from opencodecs._native._buffers cimport *
 
 from opencodecs.core.errors import DecodeError, EncodeError

@@ -152,7 +152,7 @@ class Jxl(ImageCodec):
 
     def _decode(self, buf, out, *, numthreads=None):
         native = self.native
-        layout = _Layout(self.name, native.probe(buf, True))
+        layout = _Layout(self.name, native.probe(buf))
         frames = layout.n_frames if layout.animation else 1
         target = decode_target(self.name, out, layout.height, layout.width, layout.channels,
                                layout.dtype, frames)
@@ -204,7 +204,7 @@ class JxlReader(Reader):
         self._native = codec.native
         self._buf = as_buffer(src)
         self._numthreads = numthreads
-        self._layout = _Layout(codec.name, self._native.probe(self._buf, True))
+        self._layout = _Layout(codec.name, self._native.probe(self._buf))
         self.n_frames = self._layout.n_frames
         self.shape = (self.n_frames,) + self._layout.frame_shape
         self.dtype = self._layout.dtype
