@@ -89,9 +89,10 @@ def test_quality_maps_to_libavif_quantizers():
                                        (IMG, {"speed": -1}), (IMG, {"bitdepth": 10}),
                                        (U12, {"bitdepth": 16}), (U12, {"bitdepth": 10}),
                                        (photo(8, 8, 3, np.uint16, 65535), {}),
-                                       (IMG.astype(np.float32), {}), (IMG[..., :2], {})],
+                                       (IMG.astype(np.float32), {}), (IMG[..., :2], {}),
+                                       (np.zeros((0, 5, 3), np.uint8), {})],
                          ids=["quality", "speed high", "speed low", "8-bit depth", "16-bit depth",
-                              "values over 10 bits", "values over 12 bits", "float", "2 channels"])
+                              "values over 10 bits", "values over 12 bits", "float", "2 channels", "empty"])
 def test_invalid_options_and_layouts_raise(img, opts):
     with pytest.raises(oc.EncodeError):
         avif.encode(img, **opts)
