@@ -218,28 +218,26 @@ cdef class _Decoder:
         return status
 
 
-def is_jxl(head):
-    cdef const uint8_t[:] h = memoryview(head).cast("B")
-    cdef JxlSignature sig = JxlSignatureCheck(&h[0], h.shape[0]) if h.shape[0] else <JxlSignature>0
-    return sig == JXL_SIG_CODESTREAM or sig == JXL_SIG_CONTAINER
+cdef dict _header(const JxlBasicInfo* info):
+    """The basic info Python needs, as a dict ("durations" filled in by probe)."""
+    return {
+        "width": info.xsize, "height": info.ysize, "color_channels": info.num_color_channels,
+        "alpha_bits": info.alpha_bits, "bits_per_sample": info.bits_per_sample,
+        "exponent_bits": info.exponent_bits_per_sample, "animation": bool(info.have_animation),
+        "tps": (info.animation.tps_numerator, info.animation.tps_denominator), "durations": None,
+    }
 
 
 def probe(src):
-    """The basic info as a dict, with the durations (in ticks) of every frame of an
-    animation (None for a still image); frame headers are read, pixels skipped."""
+    """The image header as a dict, with the durations (in ticks) of every frame of
+    an animation (None for a still image); frame headers are read, pixels skipped."""
     cdef _Decoder d = _Decoder(src, JXL_DEC_BASIC_INFO | JXL_DEC_FRAME, 1)
     cdef JxlBasicInfo info
     cdef JxlFrameHeader header
     cdef JxlDecoderStatus status = d.next()
     if status != JXL_DEC_BASIC_INFO or JxlDecoderGetBasicInfo(d.dec, &info) != JXL_DEC_SUCCESS:
         raise DecodeError("jxl: no image header")
-    result = {
-        "width": info.xsize, "height": info.ysize,
-        "color_channels": info.num_color_channels, "alpha_bits": info.alpha_bits, "bits_per_sample": info.bits_per_sample,
-        "exponent_bits": info.exponent_bits_per_sample, "animation": bool(info.have_animation),
-        "tps": (info.animation.tps_numerator, info.animation.tps_denominator),
-        "durations": None,
-    }
+    result = _header(&info)
     if not info.have_animation:
         return result
     durations = []
@@ -256,33 +254,41 @@ def probe(src):
     return result
 
 
-def decode(src, out, Py_ssize_t first, Py_ssize_t count, int channels, str dtype, int numthreads):
-    """Decode frames first .. first+count-1 into `out`, one after the other."""
+def decode(src, allocate, Py_ssize_t first, Py_ssize_t count, int numthreads):
+    """Decode frames first .. first+count-1, one after the other, into the buffer
+    `allocate(header)` gives as (buffer, channels, numpy dtype char) once the image
+    header is read. If allocate gives None instead, stop there and return None."""
     cdef _Decoder d = _Decoder(src, JXL_DEC_BASIC_INFO | JXL_DEC_FULL_IMAGE, numthreads)
     cdef Py_buffer o
+    cdef bint has_out = False
     cdef JxlBasicInfo info
     cdef JxlPixelFormat fmt
     cdef JxlDecoderStatus status
-    cdef size_t frame_bytes, needed
+    cdef size_t frame_bytes = 0, needed
     cdef Py_ssize_t done = 0
-    cdef Py_ssize_t itemsize = _BITS[dtype][0] // 8
-    fmt.num_channels = channels
-    fmt.data_type = _TYPES[dtype]
+    out = None
     fmt.endianness = JXL_NATIVE_ENDIAN
     fmt.align = 0
     if first > 0:
         JxlDecoderSkipFrames(d.dec, <size_t>first)
-    get_output(out, &o)
     try:
         while done < count:
             status = d.next()
             if status == JXL_DEC_BASIC_INFO:
                 JxlDecoderGetBasicInfo(d.dec, &info)
-                frame_bytes = <size_t>info.xsize * info.ysize * channels * itemsize
+                target = allocate(_header(&info))
+                if target is None:
+                    return None
+                out, channels, dtype = target
+                fmt.num_channels = channels
+                fmt.data_type = _TYPES[dtype]
+                get_output(out, &o)
+                has_out = True
+                frame_bytes = <size_t>info.xsize * info.ysize * channels * (_BITS[dtype][0] // 8)
                 if frame_bytes * count != <size_t>o.len:
                     raise DecodeError("jxl: image size does not match the output buffer")
             elif status == JXL_DEC_NEED_IMAGE_OUT_BUFFER:
-                if (JxlDecoderImageOutBufferSize(d.dec, &fmt, &needed) != JXL_DEC_SUCCESS
+                if (not has_out or JxlDecoderImageOutBufferSize(d.dec, &fmt, &needed) != JXL_DEC_SUCCESS
                         or needed != frame_bytes):
                     raise DecodeError("jxl: frame size does not match the image header")
                 if JxlDecoderSetImageOutBuffer(d.dec, &fmt, <char*>o.buf + done * frame_bytes,
@@ -294,7 +300,8 @@ def decode(src, out, Py_ssize_t first, Py_ssize_t count, int channels, str dtype
                 raise DecodeError(f"jxl: the file has fewer than {first + count} frames")
         return out
     finally:
-        PyBuffer_Release(&o)
+        if has_out:
+            PyBuffer_Release(&o)
 
 
 def icc(src):

@@ -95,7 +95,7 @@ def test_distance_zero_is_lossless_and_effort_changes_size():
 @pytest.mark.parametrize("opts", [{"effort": 0}, {"effort": 10}, {"distance": 16}, {"distance": -1},
                                   {"distance": "1"}, {"quality": 101}, {"quality": 90, "distance": 1.0},
                                   {"lossless": True, "quality": 90}, {"durations": [10, 20]},
-                                  {"durations": -5}])
+                                  {"durations": -5}, {"durations": float("nan")}, {"durations": "fast"}])
 def test_invalid_options_raise(opts):
     with pytest.raises(oc.EncodeError):
         jxl.encode(np.stack([IMG] * 3), **opts) if "durations" in opts else jxl.encode(IMG, **opts)

@@ -94,9 +94,11 @@ class _Layout:
 def _decode_frames(native, buf, layout, target, first, count, numthreads):
     """Frames first..first+count-1 into `target`: for several frames, contiguous runs
     of them, each run decoded by its own decoder on the shared pool."""
-    dtype = layout.dtype.char
+    def into(view):  # the buffer is known before the header is read
+        return lambda header: (view, layout.channels, layout.dtype.char)
+
     if count == 1:
-        native.decode(buf, target, first, 1, layout.channels, dtype, numthreads)
+        native.decode(buf, into(target), first, 1, numthreads)
     else:
         view = memoryview(target).cast("B")
         size = layout.frame_bytes
@@ -105,8 +107,7 @@ def _decode_frames(native, buf, layout, target, first, count, numthreads):
 
         def run(k):
             a, b = first + k * count // runs, first + (k + 1) * count // runs
-            native.decode(buf, view[(a - first) * size:(b - first) * size], a, b - a,
-                          layout.channels, dtype, inner)
+            native.decode(buf, into(view[(a - first) * size:(b - first) * size]), a, b - a, inner)
 
         parallel_for(run, runs, runs)
     layout.restore_bits(target)
@@ -152,13 +153,27 @@ class Jxl(ImageCodec):
 
     def _decode(self, buf, out, *, numthreads=None):
         native = self.native
-        layout = _Layout(self.name, native.probe(buf))
-        frames = layout.n_frames if layout.animation else 1
+        numthreads = numthreads_or_default(numthreads)
+        layouts = []
+
+        def allocate(header):  # a still image decodes in this one pass
+            if header["animation"]:
+                return None
+            layout = _Layout(self.name, header)
+            layouts.append(layout)
+            target = decode_target(self.name, out, layout.height, layout.width, layout.channels, layout.dtype)
+            return target, layout.channels, layout.dtype.char
+
+        target = native.decode(buf, allocate, 0, 1, numthreads)
+        if target is not None:
+            layouts[0].restore_bits(target)
+            return target
+        layout = _Layout(self.name, native.probe(buf))  # an animation: count its frames first
         target = decode_target(self.name, out, layout.height, layout.width, layout.channels,
-                               layout.dtype, frames)
-        if layout.animation and target is not out:
-            target = target.reshape((frames,) + layout.frame_shape)
-        return _decode_frames(native, buf, layout, target, 0, frames, numthreads_or_default(numthreads))
+                               layout.dtype, layout.n_frames)
+        if target is not out:
+            target = target.reshape((layout.n_frames,) + layout.frame_shape)
+        return _decode_frames(native, buf, layout, target, 0, layout.n_frames, numthreads)
 
     def open(self, src, *, numthreads=None):
         return JxlReader(self, src, numthreads)
@@ -171,9 +186,12 @@ def _ticks(n: int, durations) -> list:
     values = [durations] * n if np.ndim(durations) == 0 else list(durations)
     if len(values) != n:
         raise EncodeError(f"jxl: {len(values)} durations for {n} frames")
-    ticks = [round(float(v)) for v in values]
+    try:
+        ticks = [round(float(v)) for v in values]
+    except (TypeError, ValueError, OverflowError):
+        ticks = [-1]
     if any(not 0 <= t < 1 << 32 for t in ticks):
-        raise EncodeError("jxl: durations must be between 0 and 2**32 - 1 milliseconds")
+        raise EncodeError(f"jxl: durations must be numbers of milliseconds in 0..2**32-1, got {durations!r}")
     return ticks
 
 
