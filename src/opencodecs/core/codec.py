@@ -128,11 +128,15 @@ def import_binding(codec: str, module: str):
 
 
 def decode_target(codec: str, out, dtype, shape) -> np.ndarray:
-    """Where to decode: a new array, or the caller's `out` (of exactly that many bytes)
-    viewed as one. Sizes are checked against max_decoded_bytes first."""
+    """Where to decode: a new array, or the caller's `out` (of exactly that many bytes),
+    itself if it is already such an array, else viewed as one. Sizes are checked
+    against max_decoded_bytes first."""
     nbytes = check_decoded_size(codec, dtype, shape)
     if out is None:
         return np.empty(shape, dtype)
+    if (isinstance(out, np.ndarray) and out.dtype == dtype and out.shape == tuple(shape)
+            and out.flags.c_contiguous and out.flags.writeable):
+        return out
     try:
         view = memoryview(out).cast("B")
     except TypeError:

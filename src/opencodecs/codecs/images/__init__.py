@@ -8,3 +8,7 @@ from . import jpeg  # noqa: F401
 from . import jpegls  # noqa: F401
 from . import ultrahdr  # noqa: F401
 from . import jpegxr
+from . import webp  # noqa: F401
+from . import avif  # noqa: F401
+from . import heif  # noqa: F401
+from . import jxl  # noqa: F401

@@ -6,11 +6,15 @@ Layout: (H, W) is grey, (H, W, C) has C channels: 2 grey+alpha, 3 RGB, 4 RGBA.
 
 import numpy as np
 
-from ...core.codec import Codec, check_decoded_size, decode_target
+from functools import cached_property
+
+from ...core.codec import BlobReader, Codec, check_decoded_size, decode_target
 from ...core.errors import DecodeError, EncodeError
+from ...core.io import as_buffer
 
 __all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality",
-           "decode_target", "image_target", "ftyp_brands", "check_bitdepth"]
+           "decode_target", "image_target", "ftyp_brands", "check_bitdepth", "icc_bytes",
+           "ImageReader"]
 
 
 class ImageCodec(Codec):
@@ -108,3 +112,22 @@ def check_bitdepth(codec: str, arr, bitdepth, default: int, allowed: tuple) -> i
         raise EncodeError(f"{codec}: uint16 values must be below {1 << depth} for "
                           f"{depth}-bit images, the image has {top}")
     return depth
+
+
+def icc_bytes(codec: str, icc):
+    """An `icc=` option as bytes (None stays None); an empty profile is refused."""
+    if icc is None:
+        return None
+    icc = bytes(icc)
+    if not icc:
+        raise EncodeError(f"{codec}: icc must be a non-empty ICC profile")
+    return icc
+
+
+class ImageReader(BlobReader):
+    """The one-image Reader of a format that can carry an ICC profile: `icc` is
+    the profile's bytes, or None (read by the codec's `_icc(buffer)`, no pixels decoded)."""
+
+    @cached_property
+    def icc(self):
+        return self._codec._icc(as_buffer(self._src))
