@@ -1,1 +1,3 @@
 """Single-image codecs, one module each; importing a module registers its codec."""
+
+from . import jpeg2k  # noqa: F401

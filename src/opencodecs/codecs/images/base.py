@@ -9,7 +9,8 @@ import numpy as np
 from ...core.codec import Codec, check_decoded_size
 from ...core.errors import DecodeError, EncodeError
 
-__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality"]
+__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality",
+           "decode_target"]
 
 
 class ImageCodec(Codec):
@@ -71,3 +72,14 @@ def check_quality(codec: str, quality) -> int:
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 100:
         raise EncodeError(f"{codec}: quality must be an integer in 0..100, got {quality!r}")
     return int(quality)
+
+
+def decode_target(codec: str, out, shape: tuple, dtype):
+    """The array a decoder fills: a new one, or the caller's `out` if its size is exact."""
+    if out is None:
+        return np.empty(shape, dtype)
+    nbytes = np.dtype(dtype).itemsize * int(np.prod(shape, dtype=np.int64))
+    if memoryview(out).nbytes != nbytes:
+        raise DecodeError(f"{codec}: out has {memoryview(out).nbytes} bytes; the image "
+                          f"({shape}, {np.dtype(dtype)}) needs {nbytes}")
+    return out
