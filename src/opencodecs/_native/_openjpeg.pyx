@@ -241,9 +241,10 @@ cdef str _layout_mismatch(opj_image_t* image, uint32_t height, uint32_t width, u
 
 
 def decode(src, int codec_format, out, uint32_t height, uint32_t width, uint32_t channels,
-           bint is_signed, int numthreads):
+           bint is_signed, int numthreads, str name="jpeg2k"):
     """Decode a J2K codestream or JP2 file into `out`, an (H, W[, C]) array the caller
-    allocated from the header's dimensions (checked again here before decoding)."""
+    allocated from the header's dimensions (checked again here before decoding).
+    `name` names the format in error messages (HTJ2K decodes here too)."""
     cdef Py_buffer s, o
     cdef MemStream m
     cdef Messages msg
@@ -260,7 +261,7 @@ def decode(src, int codec_format, out, uint32_t height, uint32_t width, uint32_t
         has_out = True
         itemsize = <int>(o.len // max(<Py_ssize_t>height * width * channels, 1))
         if itemsize not in (1, 2) or <Py_ssize_t>height * width * channels * itemsize != o.len:
-            raise DecodeError(f"jpeg2k: out has {o.len} bytes, the image needs "
+            raise DecodeError(f"{name}: out has {o.len} bytes, the image needs "
                               f"{height}x{width}x{channels} samples of 1 or 2 bytes")
         memset(&m, 0, sizeof(m))
         memset(&msg, 0, sizeof(msg))
@@ -277,20 +278,20 @@ def decode(src, int codec_format, out, uint32_t height, uint32_t width, uint32_t
                     opj_codec_set_threads(codec, numthreads)  # single-threaded if unsupported
                 ok = ok and opj_read_header(stream, codec, &image)
         if stream == NULL or codec == NULL:
-            raise MemoryError("jpeg2k: cannot create a decoder")
+            raise MemoryError(f"{name}: cannot create a decoder")
         if not ok:
-            raise DecodeError("jpeg2k: " + _message(&msg, "invalid header"))
+            raise DecodeError(f"{name}: " + _message(&msg, "invalid header"))
         problem = _layout_mismatch(image, height, width, channels, itemsize, is_signed)
         if problem is not None:
-            raise DecodeError(f"jpeg2k: header does not match the SIZ marker: {problem}")
+            raise DecodeError(f"{name}: header does not match the SIZ marker: {problem}")
         with nogil:
             ok = opj_decode(codec, stream, image) and opj_end_decompress(codec, stream)
         if not ok:
-            raise DecodeError("jpeg2k: " + _message(&msg, "corrupt or truncated data"))
+            raise DecodeError(f"{name}: " + _message(&msg, "corrupt or truncated data"))
         # JP2 palettes and channel definitions can change the layout while decoding.
         problem = _layout_mismatch(image, height, width, channels, itemsize, is_signed)
         if problem is not None:
-            raise DecodeError(f"jpeg2k: unsupported JP2 colour layout: {problem}")
+            raise DecodeError(f"{name}: unsupported JP2 colour layout: {problem}")
         with nogil:
             _interleave(image, o.buf, itemsize, is_signed)
         return out

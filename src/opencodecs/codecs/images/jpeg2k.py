@@ -43,7 +43,7 @@ class Siz(NamedTuple):
     components: list  # (bits, signed, dx, dy) per component
     tiles: int
     rsiz: int
-    boxed: bool  # in a JP2 file rather than a bare codestream
+    offset: int  # where the codestream starts: 0, or inside a JP2 file
 
 
 def _boxes(buf, start, end):
@@ -97,7 +97,7 @@ def read_siz(codec: str, buf) -> Siz:
         ssiz, dx, dy = struct.unpack_from(">BBB", buf, pos + 42 + 3 * k)
         components.append(((ssiz & 0x7F) + 1, bool(ssiz & 0x80), dx, dy))
     tiles = -(-(xsiz - xtosiz) // xtsiz) * -(-(ysiz - ytosiz) // ytsiz)
-    return Siz(xsiz - xosiz, ysiz - yosiz, components, tiles, rsiz, pos > 0)
+    return Siz(xsiz - xosiz, ysiz - yosiz, components, tiles, rsiz, pos)
 
 
 def decoded_layout(codec: str, siz: Siz, nbytes: int) -> tuple:
@@ -116,6 +116,16 @@ def decoded_layout(codec: str, siz: Siz, nbytes: int) -> tuple:
     dtype = np.dtype(("i" if signed else "u") + ("1" if bits <= 8 else "2"))
     shape = check_image_size(codec, siz.height, siz.width, len(siz.components), dtype)
     return shape, dtype
+
+
+def decode_with_openjpeg(codec: str, native, buf, out, numthreads):
+    """Decode a J2K codestream or JP2 file (HTJ2K included) with the _openjpeg module."""
+    siz = read_siz(codec, buf)
+    shape, dtype = decoded_layout(codec, siz, memoryview(buf).nbytes)
+    out = decode_target(codec, out, shape, dtype)
+    threads = numthreads_or_default(numthreads) if np.prod(shape) >= _MT_MIN_SAMPLES else 1
+    return native.decode(buf, native.JP2 if siz.offset else native.J2K, out, siz.height, siz.width,
+                         len(siz.components), dtype.kind == "i", threads, codec)
 
 
 def psnr_for_quality(quality: int, bits: int) -> float:
@@ -172,11 +182,4 @@ class Jpeg2k(ImageCodec):
                                   numthreads_or_default(numthreads), out)
 
     def _decode(self, buf, out, *, numthreads=None):
-        siz = read_siz(self.name, buf)
-        shape, dtype = decoded_layout(self.name, siz, memoryview(buf).nbytes)
-        out = decode_target(self.name, out, shape, dtype)
-        native = self.native
-        container = native.JP2 if siz.boxed else native.J2K
-        threads = numthreads_or_default(numthreads) if np.prod(shape) >= _MT_MIN_SAMPLES else 1
-        return native.decode(buf, container, out, siz.height, siz.width, len(siz.components),
-                             dtype.kind == "i", threads)
+        return decode_with_openjpeg(self.name, self.native, buf, out, numthreads)
