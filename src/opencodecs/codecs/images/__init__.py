@@ -2,3 +2,4 @@
 
 from . import jpeg2k  # noqa: F401
 from . import htj2k  # noqa: F401
+from . import bcdec  # noqa: F401
