@@ -291,24 +291,25 @@ static void bc7(const uint8_t* b, uint8_t* dst, size_t pitch, int is_signed) {
         index2[i] = take(&bits, m->index2_bits - (i == 0));
     const uint8_t* w1 = WEIGHTS[m->index_bits];
     const uint8_t* w2 = WEIGHTS[m->index2_bits ? m->index2_bits : m->index_bits];
-    for (unsigned i = 0; i < 16; ++i) {
-        unsigned s = subset_of(ns, partition, i);
-        unsigned wc = w1[index1[i]], wa = wc;
-        if (m->index2_bits) {
-            wc = selector ? w2[index2[i]] : w1[index1[i]];
-            wa = selector ? w1[index1[i]] : w2[index2[i]];
+    for (unsigned y = 0; y < 4; ++y) {
+        for (unsigned x = 0; x < 4; ++x) {
+            unsigned i = 4 * y + x, s = subset_of(ns, partition, i);
+            unsigned wc = w1[index1[i]], wa = wc;
+            if (m->index2_bits) {
+                wc = selector ? w2[index2[i]] : w1[index1[i]];
+                wa = selector ? w1[index1[i]] : w2[index2[i]];
+            }
+            uint8_t r = mix64(ep[s][0][0], ep[s][1][0], wc), g = mix64(ep[s][0][1], ep[s][1][1], wc);
+            uint8_t b = mix64(ep[s][0][2], ep[s][1][2], wc), a = mix64(ep[s][0][3], ep[s][1][3], wa);
+            uint32_t word;
+            switch (rotation) {  /* swap alpha with red, green or blue */
+            case 1: word = rgba(a, g, b, r); break;
+            case 2: word = rgba(r, a, b, g); break;
+            case 3: word = rgba(r, g, a, b); break;
+            default: word = rgba(r, g, b, a);
+            }
+            memcpy(dst + y * pitch + 4 * x, &word, 4);
         }
-        uint8_t px[4];
-        for (unsigned c = 0; c < 3; ++c)
-            px[c] = mix64(ep[s][0][c], ep[s][1][c], wc);
-        px[3] = mix64(ep[s][0][3], ep[s][1][3], wa);
-        if (rotation) {  /* swap alpha with red, green or blue */
-            uint8_t t = px[3];
-            px[3] = px[rotation - 1];
-            px[rotation - 1] = t;
-        }
-        uint32_t word = rgba(px[0], px[1], px[2], px[3]);
-        memcpy(dst + (i / 4) * pitch + 4 * (i % 4), &word, 4);
     }
 }
 
@@ -478,12 +479,48 @@ static void bc6h(const uint8_t* b, uint8_t* dst, size_t pitch, int is_signed) {
 
 typedef void (*BlockDecoder)(const uint8_t* block, uint8_t* dst, size_t pitch, int is_signed);
 
+/* Decode block rows of one format. Inlined into a function per format, so
+ * that the block decoder is a direct call the compiler can inline too. */
+static inline void decode_rows(BlockDecoder decode, size_t block_size, size_t pixel_size,
+                               const uint8_t* src, int is_signed, uint32_t width, uint32_t height,
+                               uint32_t row0, uint32_t row1, uint8_t* dst) {
+    size_t pitch = (size_t)width * pixel_size, blocks_across = (width + 3) / 4;
+    uint8_t edge[4 * 4 * 8];  /* a block cut by the image's right or bottom edge */
+    for (uint32_t by = row0; by < row1; ++by) {
+        const uint8_t* block = src + (size_t)by * blocks_across * block_size;
+        uint8_t* out = dst + (size_t)4 * by * pitch;
+        uint32_t rows = height - 4 * by < 4 ? height - 4 * by : 4;
+        size_t whole = rows == 4 ? width / 4 : 0;  /* blocks that lie inside the image */
+        for (size_t bx = 0; bx < whole; ++bx, block += block_size, out += 4 * pixel_size)
+            decode(block, out, pitch, is_signed);
+        for (size_t bx = whole; bx < blocks_across; ++bx, block += block_size, out += 4 * pixel_size) {
+            size_t cols = width - 4 * bx < 4 ? width - 4 * bx : 4;
+            decode(block, edge, 4 * pixel_size, is_signed);
+            for (uint32_t y = 0; y < rows; ++y)
+                memcpy(out + y * pitch, edge + y * 4 * pixel_size, cols * pixel_size);
+        }
+    }
+}
+
+#define ROWS(name, block_size, pixel_size)                                                     \
+    static void rows_##name(const uint8_t* src, int is_signed, uint32_t width, uint32_t height, \
+                            uint32_t row0, uint32_t row1, uint8_t* dst) {                      \
+        decode_rows(name, block_size, pixel_size, src, is_signed, width, height, row0, row1, dst); \
+    }
+ROWS(bc1, 8, 4)
+ROWS(bc2, 16, 4)
+ROWS(bc3, 16, 4)
+ROWS(bc4, 8, 1)
+ROWS(bc5, 16, 2)
+ROWS(bc6h, 16, 6)
+ROWS(bc7, 16, 4)
+
 static const struct {
-    BlockDecoder decode;
+    void (*rows)(const uint8_t*, int, uint32_t, uint32_t, uint32_t, uint32_t, uint8_t*);
     uint8_t block_size, pixel_size;
 } FORMATS[8] = {
-    {NULL, 0, 0}, {bc1, 8, 4}, {bc2, 16, 4}, {bc3, 16, 4},
-    {bc4, 8, 1},  {bc5, 16, 2}, {bc6h, 16, 6}, {bc7, 16, 4},
+    {NULL, 0, 0},        {rows_bc1, 8, 4},   {rows_bc2, 16, 4}, {rows_bc3, 16, 4},
+    {rows_bc4, 8, 1},    {rows_bc5, 16, 2},  {rows_bc6h, 16, 6}, {rows_bc7, 16, 4},
 };
 
 size_t bcn_block_size(int format) {
@@ -496,23 +533,5 @@ size_t bcn_pixel_size(int format) {
 
 void bcn_decode(const uint8_t* src, int format, int is_signed, uint32_t width, uint32_t height,
                 uint32_t row0, uint32_t row1, uint8_t* dst) {
-    BlockDecoder decode = FORMATS[format].decode;
-    size_t block_size = FORMATS[format].block_size, pixel_size = FORMATS[format].pixel_size;
-    size_t pitch = (size_t)width * pixel_size, blocks_across = (width + 3) / 4;
-    uint8_t edge[4 * 4 * 8];  /* a block cut by the image's right or bottom edge */
-    for (uint32_t by = row0; by < row1; ++by) {
-        const uint8_t* block = src + (size_t)by * blocks_across * block_size;
-        uint32_t rows = height - 4 * by < 4 ? height - 4 * by : 4;
-        for (uint32_t bx = 0; bx < blocks_across; ++bx, block += block_size) {
-            uint32_t cols = width - 4 * bx < 4 ? width - 4 * bx : 4;
-            uint8_t* out = dst + (size_t)4 * by * pitch + (size_t)4 * bx * pixel_size;
-            if (rows == 4 && cols == 4) {
-                decode(block, out, pitch, is_signed);
-                continue;
-            }
-            decode(block, edge, 4 * pixel_size, is_signed);
-            for (uint32_t y = 0; y < rows; ++y)
-                memcpy(out + y * pitch, edge + y * 4 * pixel_size, cols * pixel_size);
-        }
-    }
+    FORMATS[format].rows(src, is_signed, width, height, row0, row1, dst);
 }

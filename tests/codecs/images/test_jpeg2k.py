@@ -157,6 +157,13 @@ def test_decode_into_wrong_size_out_raises(delta):
         jpeg2k.decode(jpeg2k.encode(RGB8), out=bytearray(RGB8.nbytes + delta))
 
 
+def test_decode_into_read_only_or_strided_out_raises():
+    blob = jpeg2k.encode(RGB8)
+    for out in (bytes(RGB8.nbytes), np.empty((RGB8.shape[0], RGB8.shape[1] * 2, 3), np.uint8)[:, ::2]):
+        with pytest.raises(oc.DecodeError, match="jpeg2k: "):
+            jpeg2k.decode(blob, out=out)
+
+
 def test_encode_into_buffer():
     expected = jpeg2k.encode(GREY16)
     dest = bytearray(len(expected) + 100)

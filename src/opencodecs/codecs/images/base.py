@@ -74,12 +74,17 @@ def check_quality(codec: str, quality) -> int:
     return int(quality)
 
 
-def decode_target(codec: str, out, shape: tuple, dtype):
-    """The array a decoder fills: a new one, or the caller's `out` if its size is exact."""
+def decode_target(codec: str, out, dtype, shape: tuple):
+    """Where to decode an image: a new array, or the caller's `out`, returned as it
+    is, if it is a writable C-contiguous buffer of exactly the image's size."""
     if out is None:
         return np.empty(shape, dtype)
     nbytes = np.dtype(dtype).itemsize * int(np.prod(shape, dtype=np.int64))
-    if memoryview(out).nbytes != nbytes:
-        raise DecodeError(f"{codec}: out has {memoryview(out).nbytes} bytes; the image "
-                          f"({shape}, {np.dtype(dtype)}) needs {nbytes}")
+    try:
+        view = memoryview(out).cast("B")
+    except TypeError:
+        raise DecodeError(f"{codec}: out must be a C-contiguous buffer") from None
+    if view.readonly or view.nbytes != nbytes:
+        raise DecodeError(f"{codec}: the image ({shape}, {np.dtype(dtype)}) needs {nbytes} bytes, "
+                          f"out is {'read-only' if view.readonly else f'{view.nbytes} bytes'}")
     return out

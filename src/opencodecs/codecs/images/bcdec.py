@@ -174,7 +174,7 @@ class Bcdec(ImageCodec):
         indices = range(frames) if index is None else [_check_index("index", index, frames)]
         channels, dtype = _pixel(surface.format, surface.signed)
         shape = check_image_size(self.name, height, width, channels, dtype, frames=len(indices))
-        out = decode_target(self.name, out, shape, dtype)
+        out = decode_target(self.name, out, dtype, shape)
         frame_bytes = np.frombuffer(out, np.uint8).reshape(len(indices), -1)
         for row, i in enumerate(indices):
             self._decode_image(buf, surface.frame_offset(level, i), surface.format, surface.signed,
@@ -196,7 +196,7 @@ class Bcdec(ImageCodec):
         if _level_bytes(bc, height, width) > memoryview(buf).nbytes:
             raise DecodeError(f"bcdec: a {height}x{width} BC{bc} image needs "
                               f"{_level_bytes(bc, height, width)} bytes, got {memoryview(buf).nbytes}")
-        out = decode_target(self.name, out, shape, dtype)
+        out = decode_target(self.name, out, dtype, shape)
         self._decode_image(buf, 0, bc, signed, height, width, out, numthreads)
         return out
 

@@ -122,7 +122,7 @@ def decode_with_openjpeg(codec: str, native, buf, out, numthreads):
     """Decode a J2K codestream or JP2 file (HTJ2K included) with the _openjpeg module."""
     siz = read_siz(codec, buf)
     shape, dtype = decoded_layout(codec, siz, memoryview(buf).nbytes)
-    out = decode_target(codec, out, shape, dtype)
+    out = decode_target(codec, out, dtype, shape)
     threads = numthreads_or_default(numthreads) if np.prod(shape) >= _MT_MIN_SAMPLES else 1
     return native.decode(buf, native.JP2 if siz.offset else native.J2K, out, siz.height, siz.width,
                          len(siz.components), dtype.kind == "i", threads, codec)
