@@ -13,17 +13,16 @@ static inline uint64_t load_le(const uint8_t* p, int n) {
 
 /* ---- BC1-BC5: colour and single-channel blocks ---------------------------- */
 
-/* round(v * 255 / max): a 5- or 6-bit colour channel as 8 bits. */
-static inline uint8_t expand(unsigned v, unsigned max) {
-    return (uint8_t)((v * 510 + max) / (2 * max));
-}
-
-/* The weighted mean of two 5- or 6-bit values, exact until one final rounding
- * to 8 bits (the rounding bcdec and imagecodecs use). */
-static inline uint8_t blend(unsigned a, unsigned b, unsigned wa, unsigned wb, unsigned max) {
-    unsigned d = (wa + wb) * max;
-    return (uint8_t)(((wa * a + wb * b) * 510 + d) / (2 * d));
-}
+/* 5- and 6-bit colour channels, and the palette's weighted sums of them, as
+ * 8 bits: round(x * 255 / d), exact until one final rounding (as bcdec and
+ * imagecodecs compute it), each as one multiply and shift whose constants
+ * are fitted exactly over x's range. */
+static inline uint8_t expand5(unsigned v) { return (uint8_t)((v * 527 + 23) >> 6); }      /* d = 31 */
+static inline uint8_t expand6(unsigned v) { return (uint8_t)((v * 259 + 33) >> 6); }      /* d = 63 */
+static inline uint8_t third5(unsigned x) { return (uint8_t)((x * 351 + 61) >> 7); }       /* 2a+b, d = 93 */
+static inline uint8_t third6(unsigned x) { return (uint8_t)((x * 2763 + 1039) >> 11); }   /* d = 189 */
+static inline uint8_t half5(unsigned x) { return (uint8_t)((x * 1053 + 125) >> 8); }      /* a+b, d = 62 */
+static inline uint8_t half6(unsigned x) { return (uint8_t)((x * 4145 + 1019) >> 11); }    /* d = 126 */
 
 /* Four bytes as one word in memory order (built in registers: a pixel written
  * byte by byte and read back as a word would stall store forwarding). */
@@ -45,13 +44,13 @@ static inline void color_block(const uint8_t* b, uint8_t* dst, size_t pitch, con
     uint8_t opaque = alpha ? 0 : 255;
     uint32_t indices = (uint32_t)load_le(b + 4, 4);
     uint32_t palette[4];
-    palette[0] = rgba(expand(r0, 31), expand(g0, 63), expand(b0, 31), opaque);
-    palette[1] = rgba(expand(r1, 31), expand(g1, 63), expand(b1, 31), opaque);
+    palette[0] = rgba(expand5(r0), expand6(g0), expand5(b0), opaque);
+    palette[1] = rgba(expand5(r1), expand6(g1), expand5(b1), opaque);
     if (alpha || c0 > c1) {
-        palette[2] = rgba(blend(r0, r1, 2, 1, 31), blend(g0, g1, 2, 1, 63), blend(b0, b1, 2, 1, 31), opaque);
-        palette[3] = rgba(blend(r0, r1, 1, 2, 31), blend(g0, g1, 1, 2, 63), blend(b0, b1, 1, 2, 31), opaque);
+        palette[2] = rgba(third5(2 * r0 + r1), third6(2 * g0 + g1), third5(2 * b0 + b1), opaque);
+        palette[3] = rgba(third5(r0 + 2 * r1), third6(g0 + 2 * g1), third5(b0 + 2 * b1), opaque);
     } else {
-        palette[2] = rgba(blend(r0, r1, 1, 1, 31), blend(g0, g1, 1, 1, 63), blend(b0, b1, 1, 1, 31), opaque);
+        palette[2] = rgba(half5(r0 + r1), half6(g0 + g1), half5(b0 + b1), opaque);
         palette[3] = 0;
     }
     for (int i = 0; i < 16; ++i, indices >>= 2) {

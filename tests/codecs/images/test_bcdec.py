@@ -232,6 +232,14 @@ def test_invalid_options():
         bcdec.decode(blob, quality=3)
 
 
+def test_image_over_64_mib():
+    block = blocks(1, 4, 4)
+    decoded = bcdec.decode(block * (2048 * 1024), bc=1, shape=(4096, 8192))
+    assert decoded.nbytes > 64 << 20
+    tile = reference(block, 1, 4, 4)
+    assert (decoded.reshape(1024, 4, 2048, 4, 4) == tile[None, :, None]).all()
+
+
 def test_multithreaded_decode_matches_single_threaded():
     data = blocks(7, 1000, 1002)
     one = bcdec.decode(data, bc=7, shape=(1000, 1002), numthreads=1)

@@ -89,6 +89,13 @@ def test_lossy_parity_with_imagecodecs(data):
         assert np.abs(ours - theirs).max() <= 1
 
 
+def test_image_over_64_mib():
+    ramp = np.add.outer(np.arange(4352, dtype=np.uint16), np.arange(8192, dtype=np.uint16) // 64)
+    assert ramp.nbytes > 64 << 20
+    blob = htj2k.encode(ramp)
+    np.testing.assert_array_equal(htj2k.decode(blob), ramp)
+
+
 def test_classic_jpeg2000_and_jph_decode():
     jpeg2k = oc.get_codec("jpeg2k")
     np.testing.assert_array_equal(htj2k.decode(jpeg2k.encode(RGB8)), RGB8)

@@ -91,10 +91,10 @@ def test_lossless_parity_with_imagecodecs(data, codec):
 
 @pytest.mark.parametrize("data", [RGB8, GREY16], ids=["rgb8", "grey16"])
 def test_lossy_parity_with_imagecodecs(data):
-    ours = jpeg2k.encode(data, quality=70)
-    np.testing.assert_array_equal(imagecodecs.jpeg2k_decode(ours), jpeg2k.decode(ours))
-    theirs = imagecodecs.jpeg2k_encode(data, level=40)  # level: PSNR in dB
-    np.testing.assert_array_equal(jpeg2k.decode(theirs), imagecodecs.jpeg2k_decode(theirs))
+    # OpenJPEG 2.5.0 (ours) and 2.5.4 (imagecodecs) may round the 9/7 wavelet apart by one
+    for blob in (jpeg2k.encode(data, quality=70), imagecodecs.jpeg2k_encode(data, level=40)):
+        ours = jpeg2k.decode(blob).astype(np.int64)
+        assert np.abs(ours - imagecodecs.jpeg2k_decode(blob)).max() <= 1
 
 
 def test_rgba_and_grey_alpha_parity_with_imagecodecs():
@@ -194,6 +194,13 @@ def test_multithreaded_decode_matches_single_threaded():
     blob = jpeg2k.encode(data, quality=80, numthreads=2)
     assert blob == jpeg2k.encode(data, quality=80, numthreads=1)
     np.testing.assert_array_equal(jpeg2k.decode(blob, numthreads=2), jpeg2k.decode(blob, numthreads=1))
+
+
+def test_image_over_64_mib():
+    ramp = np.add.outer(np.arange(4352, dtype=np.uint16), np.arange(8192, dtype=np.uint16) // 64)
+    assert ramp.nbytes > 64 << 20
+    blob = jpeg2k.encode(ramp, codec="j2k")
+    np.testing.assert_array_equal(jpeg2k.decode(blob), ramp)
 
 
 def test_htj2k_codestreams_decode():
