@@ -12,3 +12,6 @@ from . import webp  # noqa: F401
 from . import avif  # noqa: F401
 from . import heif  # noqa: F401
 from . import jxl  # noqa: F401
+from . import jpeg2k  # noqa: F401
+from . import htj2k  # noqa: F401
+from . import bcdec  # noqa: F401
