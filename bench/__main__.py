@@ -5,10 +5,10 @@ import os
 import sys
 import time
 
-from . import compression
+from . import compression, czi, ndtiff
 from .harness import markdown, run, save
 
-SUITES = {"compression": compression.workloads}
+SUITES = {"compression": compression.workloads, "czi": czi.workloads, "ndtiff": ndtiff.workloads}
 
 
 def main() -> int:
