@@ -100,6 +100,8 @@ _COMPRESSIONS = {
 _COMPRESSION_ALIASES = {"deflate": "zlib", "adobe_deflate": "zlib", "jpeg2k": "jpeg2000",
                         "jxl": "jpegxl", None: "none"}
 _COMPRESSION_CODES = {name: T.COMPRESSION_CODES[name] for name in _COMPRESSIONS}
+# The compressions libtiff applies predictors with.
+_PREDICTOR_CODES = frozenset(_COMPRESSION_CODES[name] for name in ("zlib", "zstd", "lzw", "lzma"))
 
 
 def _compression(name, level, compressionargs):
@@ -262,7 +264,7 @@ class _Page:
         self.swap = arr.dtype.itemsize > 1 and byteorder != ("<" if np.little_endian else ">")
 
         code, self.codec, self.options, raw_samples = _compression(compression, level, compressionargs)
-        self.predictor = self._predictor(predictor, code, raw_samples)
+        self.predictor = self._predictor(predictor, code)
         self.raw_samples = raw_samples
         self.photometric = self._photometric(photometric)
         if tile is None:
@@ -278,12 +280,11 @@ class _Page:
         self.chunk_shape = (self.tile or (self.rows_per_strip, width)) + (self.planes[0].shape[2],)
         self.tags = self._tags(code, planar, metadata, resolution, extratags, subfiletype)
 
-    def _predictor(self, predictor, code, raw_samples):
+    def _predictor(self, predictor, code):
         if predictor in (None, False, 1):
             return T.PREDICTOR_NONE
-        if not raw_samples or code == 1:
-            raise EncodeError("tiff: predictors apply to byte-stream compressions (zlib, zstd, lzw, "
-                              "packbits, lzma), not to this one")
+        if code not in _PREDICTOR_CODES:
+            raise EncodeError("tiff: predictors go with the zlib, zstd, lzw and lzma compressions only")
         kind = self.dtype.kind
         if predictor is True:
             return T.PREDICTOR_FLOATINGPOINT if kind == "f" else T.PREDICTOR_HORIZONTAL
