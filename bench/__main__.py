@@ -5,10 +5,11 @@ import os
 import sys
 import time
 
-from . import compression, czi, ndtiff
+from . import compression, czi, ndtiff, tiff_write
 from .harness import markdown, run, save
 
-SUITES = {"compression": compression.workloads, "czi": czi.workloads, "ndtiff": ndtiff.workloads}
+SUITES = {"compression": compression.workloads, "czi": czi.workloads, "ndtiff": ndtiff.workloads,
+          "tiff_write": tiff_write.workloads}
 
 
 def main() -> int:

@@ -440,3 +440,25 @@ def test_missing_codec_is_reported(monkeypatch):
     monkeypatch.setattr(tiff_writer, "has_codec", lambda name: False)
     with pytest.raises(oc.CodecUnavailableError, match="zstd"):
         oc.get_codec("tiff").encode(smooth((16, 16), "u1"), compression="zstd")
+
+
+def test_writers_inside_pool_tasks_do_not_deadlock():
+    # Every pool thread busy with a writer whose own write waits in the pool's queue.
+    import threading
+
+    from opencodecs.core.parallel import parallel_for
+
+    arr = smooth((256, 256), "u2")
+    blobs = [None] * 32
+
+    def one(i):
+        f = io.BytesIO()
+        with TiffWriter(f, numthreads=4) as w:
+            w.write_page(arr, tile=(64, 64), compression="zstd")
+        blobs[i] = f.getvalue()
+
+    worker = threading.Thread(target=parallel_for, args=(one, len(blobs), 16), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert not worker.is_alive(), "deadlocked"
+    assert all(b == blobs[0] for b in blobs)

@@ -31,11 +31,13 @@ A failed or interrupted write never leaves a file that looks valid:
   writer closes cleanly, and deleted by `abort()` (an exception in the `with`
   block);
 - a seekable file object gets its header zeroed on abort;
-- a stream cannot be taken back. A consumer of a stream cut short receives
-  whole pages and then either an IFD whose tiles lie past the end of what it
-  got, or, between pages, a last IFD whose next-IFD pointer points to the end
-  of the stream, where no IFD follows: libtiff and tifffile report the file as
-  truncated. Only a stream whose last page went out carries a 0 there.
+- a stream cannot be taken back. A consumer of a stream cut short between
+  pages receives whole pages whose last IFD points to a next IFD at the end
+  of the stream, where none follows: libtiff refuses the file ("Failed to read
+  directory"), tifffile logs an invalid page offset and gives the whole pages.
+  Cut inside a page, it receives an IFD whose last tiles lie past the end of
+  the data, which fail to decode. Only a stream whose last page went out
+  carries a 0 in its last next-IFD pointer.
 """
 
 import os
@@ -462,12 +464,18 @@ class _Sink:
         start = self.pos
         self.pos += total
         self.flush()
-        self._pending = shared_pool().submit(self._write, views, start, total)
+        args = (views, start, total)
+        self._pending = shared_pool().submit(self._write, *args), args
 
     def flush(self):
+        """Wait for the write in flight; run it here if no pool thread has taken it yet."""
         pending, self._pending = self._pending, None
         if pending is not None:
-            pending.result()
+            future, args = pending
+            if future.cancel():  # the pool is busy (perhaps with our own caller): no deadlock
+                self._write(*args)
+            else:
+                future.result()
 
     def patch(self, pos, data):
         self.flush()
