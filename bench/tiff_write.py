@@ -75,7 +75,8 @@ def workloads(fast=False, only="") -> list:
             sizes={"opencodecs": size(paths["ours"]), "tifffile": size(paths["tifffile"])},
             note="tile 256x256; each side rewrites its own file", target=1.2))
     if only in names[1]:
-        ours(compression="zstd", level=1), peer(compression="zstd", compressionargs={"level": 1}, maxworkers=2)
+        ours(compression="zstd", level=1)
+        peer(compression="zstd", compressionargs={"level": 1}, maxworkers=2)
         result.append(Workload(
             name=f"tiff_write zstd level 1 {mib} MiB tiled uint16",
             ours=Side("opencodecs", lambda: ours(compression="zstd", level=1)),

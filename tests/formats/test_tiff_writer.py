@@ -362,6 +362,8 @@ def test_codec_encode_into_buffer_and_file(tmp_path):
     (dict(compression="none", predictor=2), "predictors"),
     (dict(compression="packbits", predictor=2), "predictors"),
     (dict(compression="zstd", predictor=3), "predictor must be"),
+    (dict(compression="zstd", predictor=7), "predictor must be"),
+    (dict(tile=256), "multiples of 16"),
     (dict(compression="lzw", level=3), "takes no level"),
     (dict(compression="zstd", level=99), "level"),
     (dict(photometric="cmyk"), "unknown photometric"),
@@ -373,6 +375,11 @@ def test_codec_encode_into_buffer_and_file(tmp_path):
 def test_bad_options_raise_encode_error(opts, match):
     with pytest.raises(oc.EncodeError, match=match):
         oc.get_codec("tiff").encode(smooth((32, 32), "u2"), **opts)
+
+
+def test_horizontal_predictor_needs_integers():
+    with pytest.raises(oc.EncodeError, match="integer"):
+        oc.get_codec("tiff").encode(smooth((32, 32), "f4"), compression="zlib", predictor=2)
 
 
 def test_unknown_option_raises_type_error():

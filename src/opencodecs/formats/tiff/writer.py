@@ -275,9 +275,13 @@ class _Page:
             rows = max(1, _STRIP_BYTES // row_bytes)
             self.rows_per_strip = min(height, rows - rows % 16 if rows >= 16 else rows)
         else:
-            th, tw = (int(tile[0]), int(tile[1])) if len(tile) == 2 else (None, None)
-            if th is None or th <= 0 or tw <= 0 or th % 16 or tw % 16:
-                raise EncodeError(f"tiff: tile must be (height, width), positive multiples of 16, got {tile!r}")
+            try:
+                th, tw = map(int, tile)
+            except (TypeError, ValueError):
+                th = tw = 0
+            if th <= 0 or tw <= 0 or th % 16 or tw % 16:
+                raise EncodeError(f"tiff: tile must be (height, width), positive multiples of 16, "
+                                  f"got {tile!r}")
             self.tile = (th, tw)
         self.chunk_shape = (self.tile or (self.rows_per_strip, width)) + (self.planes[0].shape[2],)
         self.tags = self._tags(code, planar, metadata, resolution, extratags, subfiletype)
@@ -290,9 +294,10 @@ class _Page:
         kind = self.dtype.kind
         if predictor is True:
             return T.PREDICTOR_FLOATINGPOINT if kind == "f" else T.PREDICTOR_HORIZONTAL
-        if predictor == T.PREDICTOR_HORIZONTAL or (predictor == T.PREDICTOR_FLOATINGPOINT and kind == "f"):
+        if (predictor, kind == "f") in ((T.PREDICTOR_HORIZONTAL, False), (T.PREDICTOR_FLOATINGPOINT, True)):
             return predictor
-        raise EncodeError(f"tiff: predictor must be 2, 3 (floating point data) or True, got {predictor!r}")
+        raise EncodeError(f"tiff: predictor must be 2 (integer data), 3 (floating point data) or True, "
+                          f"got {predictor!r} for {self.dtype}")
 
     def _photometric(self, photometric):
         if photometric is None:
@@ -300,13 +305,14 @@ class _Page:
             return T.PHOTOMETRIC_RGB if rgb else T.PHOTOMETRIC_MINISBLACK
         value = _PHOTOMETRICS.get(photometric, photometric)
         if value not in _PHOTOMETRICS.values():
-            raise EncodeError(f"tiff: unknown photometric {photometric!r}; choose one of {', '.join(_PHOTOMETRICS)}")
+            raise EncodeError(f"tiff: unknown photometric {photometric!r}; "
+                              f"choose one of {', '.join(_PHOTOMETRICS)}")
         if value == T.PHOTOMETRIC_RGB and self.samples < 3:
             raise EncodeError(f"tiff: photometric 'rgb' needs 3 or more samples, got {self.samples}")
         return value
 
     def _extrasamples(self):
-        colour = 3 if self.photometric == T.PHOTOMETRIC_RGB else 4 if self.photometric == T.PHOTOMETRIC_SEPARATED else 1
+        colour = {T.PHOTOMETRIC_RGB: 3, T.PHOTOMETRIC_SEPARATED: 4}.get(self.photometric, 1)
         extra = max(0, self.samples - colour)
         if not extra:
             return []
@@ -343,7 +349,8 @@ class _Page:
             tags.append(_entry(T.TILE_WIDTH, 4, self.tile[1], bo))
         if metadata is not None:
             if not isinstance(metadata, (str, bytes)):
-                raise EncodeError(f"tiff: metadata must be a str (the ImageDescription), got {type(metadata).__name__}")
+                raise EncodeError(f"tiff: metadata must be a str (the ImageDescription), "
+                                  f"got {type(metadata).__name__}")
             tags.append(_entry(T.IMAGE_DESCRIPTION, 2, metadata, bo))
         if resolution is not None:
             tags += self._resolution_tags(resolution)
