@@ -42,6 +42,7 @@ A failed or interrupted write never leaves a file that looks valid:
 
 import os
 import struct
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -642,6 +643,7 @@ class TiffWriter(Writer):
         self._closed = False
         self._buffers = [np.empty(0, np.uint8)] * 2
         self._turn = 0
+        self._scratch = threading.local()
         magic = b"II" if byteorder == "<" else b"MM"
         if self._bigtiff:
             header = magic + struct.pack(byteorder + "HHHQ", 43, 8, 0, 16 if streaming else 0)
@@ -776,8 +778,14 @@ class TiffWriter(Writer):
             for i, size in enumerate(sizes):
                 outs[i] = buffer[start:start + size]
                 start += size
-        results = map_parallel(lambda i: page.encode_run(runs[i], outs[i]), range(len(runs)),
-                               self._numthreads)
+        # Tiles gathered only to be encoded go to a scratch buffer per thread.
+        scratch = page.tile is not None and page.codec is not None
+
+        def encode(i):
+            out = self._thread_scratch(page.raw_bytes(runs[i])) if scratch else outs[i]
+            return page.encode_run(runs[i], out)
+
+        results = map_parallel(encode, range(len(runs)), self._numthreads)
         views = [v for blobs, _ in results for v in blobs]
         sizes = [s for _, counts in results for s in counts]
         return views, sizes
@@ -793,6 +801,13 @@ class TiffWriter(Writer):
             counts += sizes
             self._sink.write(views)
         return offsets, counts
+
+    def _thread_scratch(self, nbytes):
+        """This thread's scratch buffer, at least nbytes long."""
+        buffer = getattr(self._scratch, "buffer", None)
+        if buffer is None or buffer.nbytes < nbytes:
+            buffer = self._scratch.buffer = np.empty(nbytes, np.uint8)
+        return buffer[:nbytes]
 
     def _gather_buffer(self, nbytes):
         """The next of the two gather buffers, at least nbytes long."""
