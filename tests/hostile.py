@@ -88,3 +88,35 @@ def check_decoders(codec_name: str, valid: bytes, opts: dict | None = None,
     results = run_cases(codec_name, standard_cases(valid) + list(extra), opts)
     assert_no_bad_outcomes(codec_name, results, must_fail)
     return results
+
+
+_GUARDED_CHILD = r"""
+import ctypes, mmap, pickle, sys
+import opencodecs as oc
+libc = ctypes.CDLL(None)
+codec_name, opts, blobs = pickle.load(sys.stdin.buffer)
+codec = oc.get_codec(codec_name)
+for blob in blobs:
+    # The input ends where an unreadable page starts: reading past it crashes.
+    size = -(-len(blob) // mmap.PAGESIZE) * mmap.PAGESIZE
+    region = mmap.mmap(-1, size + mmap.PAGESIZE)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    assert libc.mprotect(ctypes.c_void_p(address + size), mmap.PAGESIZE, 0) == 0
+    region[size - len(blob):size] = blob
+    try:
+        codec.decode(memoryview(region)[size - len(blob):size], **opts)
+    except oc.OpencodecsError:
+        pass
+print("done")
+"""
+
+
+def check_no_overread(codec_name: str, blobs: list, opts: dict | None = None) -> None:
+    """Decode each blob placed right before an unreadable page, in a child
+    process: a decoder reading one byte past its input crashes the child."""
+    import pickle
+    proc = subprocess.run([sys.executable, "-c", _GUARDED_CHILD],
+                          input=pickle.dumps((codec_name, opts or {}, blobs)),
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == b"done", \
+        f"{codec_name}: child died (code {proc.returncode}):\n{proc.stderr.decode()[-2000:]}"
