@@ -415,11 +415,45 @@ def test_jpeg_tiles(tmp_path, shape, tile):
     path = tmp_path / "jpeg.tif"
     write(path, arr, tile=tile, compression="jpeg", level=95)
     with tifffile.TiffFile(path) as tif:
-        assert tif.pages[0].compression == 7
-        assert 347 not in tif.pages[0].tags  # self-contained tiles, no JPEGTables
-        got = tif.pages[0].asarray()
-    assert got.shape == arr.shape and psnr(got, arr) > 35
-    tiffinfo_clean(path)
+        page = tif.pages[0]
+        assert page.compression == 7
+        assert 347 not in page.tags  # self-contained tiles, no JPEGTables
+        got = page.asarray()
+        if len(shape) == 3:  # RGB is stored as JFIF YCbCr 4:2:0, as tifffile and libtiff write it
+            assert page.photometric == 6 and page.tags["YCbCrSubSampling"].value == (2, 2)
+    assert got.shape == arr.shape and psnr(got, arr) > 30  # quality 95 on noisy data
+    # tiffinfo -D cannot display subsampled YCbCr tiles (it says so even for tifffile's own).
+    tiffinfo_clean(path, decode=len(shape) == 2 or tile is None)
+
+
+@pytest.mark.parametrize("subsampling,factors", [("444", (1, 1)), ("422", (2, 1)), ("411", (4, 1))])
+def test_jpeg_subsampling(tmp_path, subsampling, factors):
+    _needs("jpeg")
+    arr = smooth((64, 96, 3), "u1")
+    path = tmp_path / "jpeg.tif"
+    write(path, arr, compression="jpeg", compressionargs={"subsampling": subsampling})
+    with tifffile.TiffFile(path) as tif:
+        assert tif.pages[0].tags["YCbCrSubSampling"].value == factors
+        assert psnr(tif.pages[0].asarray(), arr) > 30
+    tiffinfo_clean(path, decode=True)
+
+
+def test_jpeg_separate_planes_are_grey_jpegs(tmp_path):
+    _needs("jpeg")
+    arr = smooth((3, 64, 96), "u1")
+    path = tmp_path / "jpeg.tif"
+    write(path, arr, compression="jpeg", planarconfig="separate", tile=(32, 32))
+    with tifffile.TiffFile(path) as tif:
+        assert tif.pages[0].photometric == 2
+        assert psnr(tif.pages[0].asarray(), arr) > 35
+    tiffinfo_clean(path, decode=True)
+
+
+def test_jpeg_subsampling_tiff_cannot_store():
+    _needs("jpeg")
+    with pytest.raises(oc.EncodeError, match="subsampling"):
+        oc.get_codec("tiff").encode(smooth((32, 32, 3), "u1"), compression="jpeg",
+                                    compressionargs={"subsampling": "440"})
 
 
 @pytest.mark.parametrize("compression,codec,dtype,shape,args", [
@@ -431,6 +465,7 @@ def test_jpeg_tiles(tmp_path, shape, tile):
     ("jpegxl", "jxl", "u1", (64, 80, 3), {"lossless": True}),
     ("lerc", "lerc", "f4", (64, 80), {}),
     ("lerc", "lerc", "u2", (64, 80), {}),
+    ("lerc", "lerc", "u1", (64, 80, 3), {}),
 ])
 def test_lossless_image_codec_tiles(tmp_path, compression, codec, dtype, shape, args):
     _needs(codec)
@@ -440,7 +475,19 @@ def test_lossless_image_codec_tiles(tmp_path, compression, codec, dtype, shape, 
     with tifffile.TiffFile(path) as tif:
         assert tif.pages[0].compression == oc.formats.tiff.tags.COMPRESSION_CODES[compression]
         assert_same(tif.pages[0].asarray(), arr)
-    tiffinfo_clean(path)
+    tiffinfo_clean(path, decode=compression in ("webp", "lerc"))  # libtiff has no JPEG 2000 or JPEG XL
+
+
+def test_lerc_level_is_the_max_z_error(tmp_path):
+    _needs("lerc")
+    arr = smooth((64, 80), "f4")
+    path = tmp_path / "lerc.tif"
+    write(path, arr, tile=(32, 32), compression="lerc", level=0.01)
+    with tifffile.TiffFile(path) as tif:
+        assert tif.pages[0].tags["LercParameters"].value == (4, 0)
+        got = tif.pages[0].asarray()
+    assert 0 < np.abs(got - arr).max() <= 0.01
+    tiffinfo_clean(path, decode=True)
 
 
 def test_missing_codec_is_reported(monkeypatch):

@@ -74,6 +74,10 @@ _PHOTOMETRICS = {"miniswhite": T.PHOTOMETRIC_MINISWHITE, "minisblack": T.PHOTOME
 _PLANARCONFIGS = {None: T.PLANAR_CONTIG, 1: T.PLANAR_CONTIG, "contig": T.PLANAR_CONTIG,
                   2: T.PLANAR_SEPARATE, "separate": T.PLANAR_SEPARATE}
 _RESOLUTION_UNITS = {None: 1, "none": 1, "inch": 2, "centimeter": 3, "cm": 3, 1: 1, 2: 2, 3: 3}
+# JPEG chroma subsampling (the jpeg codec's names) -> YCbCrSubSampling (horizontal, vertical)
+_YCBCR_SUBSAMPLING = {"444": (1, 1), "422": (2, 1), "420": (2, 2), "411": (4, 1)}
+# ReferenceBlackWhite for full-range YCbCr, as rationals
+_REFERENCE_BLACK_WHITE = [0, 1, 255, 1, 128, 1, 255, 1, 128, 1, 255, 1]
 
 
 @dataclass(frozen=True)
@@ -270,11 +274,14 @@ class _Page:
         self.predictor = self._predictor(predictor, code)
         self.raw_samples = raw_samples
         self.photometric = self._photometric(photometric)
+        self.ycbcr_subsampling = None
+        if code == T.COMPRESSION_CODES["jpeg"] and self.photometric == T.PHOTOMETRIC_RGB and samples == 3:
+            self._store_as_ycbcr(planar)
         if tile is None:
             self.tile = None
             row_bytes = width * (samples if planar == T.PLANAR_CONTIG else 1) * arr.dtype.itemsize
-            rows = max(1, _STRIP_BYTES // row_bytes)
-            self.rows_per_strip = min(height, rows - rows % 16 if rows >= 16 else rows)
+            rows = max(16, _STRIP_BYTES // row_bytes // 16 * 16)  # whole JPEG MCUs
+            self.rows_per_strip = min(height, rows)
         else:
             try:
                 th, tw = map(int, tile)
@@ -312,6 +319,18 @@ class _Page:
             raise EncodeError(f"tiff: photometric 'rgb' needs 3 or more samples, got {self.samples}")
         return value
 
+    def _store_as_ycbcr(self, planar):
+        """RGB JPEG tiles hold YCbCr (JFIF): say so, as libtiff expects, with the subsampling."""
+        if planar != T.PLANAR_CONTIG:
+            return  # one grey JPEG per plane
+        self.options.setdefault("subsampling", "420")
+        subsampling = self.options["subsampling"]
+        if subsampling not in _YCBCR_SUBSAMPLING:
+            raise EncodeError(f"tiff: JPEG subsampling must be one of {', '.join(_YCBCR_SUBSAMPLING)} "
+                              f"in TIFF, got {subsampling!r}")
+        self.photometric = T.PHOTOMETRIC_YCBCR
+        self.ycbcr_subsampling = _YCBCR_SUBSAMPLING[subsampling]
+
     def _extrasamples(self):
         colour = {T.PHOTOMETRIC_RGB: 3, T.PHOTOMETRIC_SEPARATED: 4}.get(self.photometric, 1)
         extra = max(0, self.samples - colour)
@@ -341,6 +360,9 @@ class _Page:
             tags.append(_entry(T.EXTRA_SAMPLES, 3, extrasamples, bo))
         if self.predictor != T.PREDICTOR_NONE:
             tags.append(_entry(T.PREDICTOR, 3, self.predictor, bo))
+        if self.ycbcr_subsampling is not None:
+            tags.append(_entry(T.YCBCR_SUBSAMPLING, 3, self.ycbcr_subsampling, bo))
+            tags.append(_entry(T.REFERENCE_BLACK_WHITE, 5, _REFERENCE_BLACK_WHITE, bo))
         if code == T.COMPRESSION_CODES["lerc"]:
             tags.append(_entry(T.LERC_PARAMETERS, 4, [4, 0], bo))  # LERC version 4, no extra compression
         if self.tile is None:
