@@ -5,18 +5,11 @@ import os
 import sys
 import time
 
-<<<<<<< HEAD
-from . import compression, czi, ndtiff, tiff_write
+from . import arrays, compression, czi, ndtiff, tiff_write
 from .harness import markdown, run, save
 
-SUITES = {"compression": compression.workloads, "czi": czi.workloads, "ndtiff": ndtiff.workloads,
-          "tiff_write": tiff_write.workloads}
-=======
-from . import arrays, compression, czi, ndtiff
-from .harness import markdown, run, save
-
-SUITES = {"arrays": arrays.workloads, "compression": compression.workloads, "czi": czi.workloads, "ndtiff": ndtiff.workloads}
->>>>>>> main
+SUITES = {"arrays": arrays.workloads, "compression": compression.workloads, "czi": czi.workloads,
+          "ndtiff": ndtiff.workloads, "tiff_write": tiff_write.workloads}
 
 
 def main() -> int:
