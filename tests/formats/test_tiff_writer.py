@@ -516,3 +516,18 @@ def test_writers_inside_pool_tasks_do_not_deadlock():
     worker.join(120)
     assert not worker.is_alive(), "deadlocked"
     assert all(b == blobs[0] for b in blobs)
+
+
+def test_short_writes_resume_where_they_stopped(tmp_path, monkeypatch):
+    real_writev = os.writev
+
+    def stingy_writev(fd, buffers):  # the kernel may take fewer bytes than offered
+        return real_writev(fd, [bytes(memoryview(buffers[0]))[:7]])
+
+    arr = smooth((64, 64), "u2")
+    f = io.BytesIO()
+    write(f, arr, tile=(16, 16), compression="zstd")
+    monkeypatch.setattr(tiff_writer.os, "writev", stingy_writev)
+    path = tmp_path / "short.tif"
+    write(path, arr, tile=(16, 16), compression="zstd")
+    assert path.read_bytes() == f.getvalue()
