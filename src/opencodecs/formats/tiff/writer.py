@@ -59,8 +59,8 @@ __all__ = ["TiffWriter", "encode_tiff"]
 
 _IOV_MAX = 1024
 _CLASSIC_LIMIT = 2**32 - 1
-# Encode work is cut into runs of about this many raw bytes (whole tiles of one
-# tile row, or one strip), and runs are grouped into write batches.
+# Uncompressed tiles are gathered in runs of about this many bytes (whole tiles
+# of one tile row); runs, tiles or strips, are grouped into write batches.
 _RUN_BYTES = 1 << 20
 _BATCH_BYTES = 16 << 20
 # Strips hold about this many raw bytes.
@@ -418,7 +418,9 @@ class _Page:
                 continue
             th, tw = self.tile
             tiles_across = -(-self.width // tw)
-            per_run = max(1, _RUN_BYTES // (th * tw * plane.shape[2] * self.dtype.itemsize))
+            # Tiles to encode go one by one, so threads finish a batch together.
+            per_run = (max(1, _RUN_BYTES // (th * tw * plane.shape[2] * self.dtype.itemsize))
+                       if self.gathers_raw_tiles else 1)
             for y in range(0, self.height, th):
                 for i in range(0, tiles_across, per_run):
                     runs.append((p, y, i * tw, min(per_run, tiles_across - i)))
