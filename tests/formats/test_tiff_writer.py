@@ -243,6 +243,7 @@ def test_parallel_output_is_byte_identical_to_serial(monkeypatch, compression, t
     # Small runs and batches: many batches, each written while the next encodes.
     monkeypatch.setattr(tiff_writer, "_RUN_BYTES", 4096)
     monkeypatch.setattr(tiff_writer, "_BATCH_BYTES", 20_000)
+    monkeypatch.setattr(tiff_writer, "_GATHER_BATCH_BYTES", 20_000)
     monkeypatch.setattr(tiff_writer, "_STRIP_BYTES", 2048)
     arr = smooth((300, 250, 3), "u2")
     blobs = []

@@ -131,12 +131,12 @@ _fallocate_fn = _fallocate()
 def preallocate(fd: int, offset: int, length: int) -> bool:
     """Reserve disk blocks for bytes offset..offset+length of the file `fd` is open on.
 
-    Writers call this before writing a large batch: on ext4 and XFS it makes
-    the buffered write that follows faster (no delayed allocation per page),
-    and a file replaced by rename is then not flushed to disk on the spot.
-    fallocate(2) itself, never glibc's posix_fallocate, which emulates it on
-    file systems without support by writing every block. False where the
-    file system or platform cannot (callers then stop asking).
+    Writers that will replace an existing file by rename call this before
+    each write: ext4 (auto_da_alloc) flushes a renamed-over file to disk on
+    the spot if it still has delayed allocations, which costs more than the
+    write. fallocate(2) itself, never glibc's posix_fallocate, which emulates
+    it on file systems without support by writing every block. False where
+    the file system or platform cannot (callers then stop asking).
     """
     if _fallocate_fn is None or length <= 0:
         return False

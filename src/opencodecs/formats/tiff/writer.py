@@ -63,6 +63,9 @@ _CLASSIC_LIMIT = 2**32 - 1
 # of one tile row); runs, tiles or strips, are grouped into write batches.
 _RUN_BYTES = 1 << 20
 _BATCH_BYTES = 16 << 20
+# Batches of gathered uncompressed tiles stay this small: the kernel then copies
+# them to the page cache from the CPU cache.
+_GATHER_BATCH_BYTES = 4 << 20
 # Strips hold about this many raw bytes.
 _STRIP_BYTES = 256 << 10
 
@@ -549,7 +552,10 @@ class _PathSink(_Sink):
         if not special:
             flags |= os.O_CREAT | os.O_TRUNC
         self.fd = os.open(self.tmp or self.path, flags, 0o666)
-        self._preallocate = not special
+        # Replacing a file by rename makes ext4 flush the new one to disk on the
+        # spot unless its blocks are allocated already: reserve them as we go.
+        # A new file is better off with delayed allocation.
+        self._preallocate = os.path.isfile(self.path)
 
     def _write(self, views, start, total):
         if self._preallocate:
@@ -783,11 +789,12 @@ class TiffWriter(Writer):
         in turn (fresh memory costs a page fault every 4 KiB); only when each
         batch is written before the one after next is made.
         """
+        limit = _GATHER_BATCH_BYTES if page.gathers_raw_tiles else _BATCH_BYTES
         batch, batch_bytes = [], 0
         for run in page.runs():
             batch.append(run)
             batch_bytes += page.raw_bytes(run)
-            if batch_bytes >= _BATCH_BYTES:
+            if batch_bytes >= limit:
                 yield self._encode_batch(page, batch, reuse_buffers)
                 batch, batch_bytes = [], 0
         if batch:
