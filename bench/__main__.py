@@ -1,15 +1,20 @@
 """python -m bench [--fast] [--only SUBSTRING]: Markdown table + JSON in bench/results/."""
 
 import argparse
+import importlib
 import os
+import pkgutil
 import sys
 import time
 
-from . import arrays, compression, czi, ndtiff, tiff_write
 from .harness import markdown, run, save
 
-SUITES = {"arrays": arrays.workloads, "compression": compression.workloads, "czi": czi.workloads,
-          "ndtiff": ndtiff.workloads, "tiff_write": tiff_write.workloads}
+# Every module of this package with a `workloads(fast, only)` function is a suite.
+SUITES = {}
+for _info in pkgutil.iter_modules([os.path.dirname(__file__)]):
+    _module = importlib.import_module(f"bench.{_info.name}")
+    if hasattr(_module, "workloads"):
+        SUITES[_info.name] = _module.workloads
 
 
 def main() -> int:

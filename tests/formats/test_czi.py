@@ -217,3 +217,23 @@ def test_from_http_reads_directory_and_only_needed_subblocks(tmp_path, http_serv
     assert requests_to_open <= 4  # size probe, header, directory
     with CziReader(root / "remote.czi") as local:
         np.testing.assert_array_equal(local.read_plane(C=1), arr[1])
+
+
+@pytest.mark.parametrize("dtype,samples", [(np.uint8, 1), (np.uint16, 1)])
+def test_jpegxr_subblocks_match_imagecodecs_and_pylibczirw(tmp_path, dtype, samples):
+    imagecodecs = pytest.importorskip("imagecodecs")
+    shape = (60, 90) if samples == 1 else (60, 90, samples)
+    tile = rng.integers(0, 200, shape).astype(dtype)
+    path = str(tmp_path / "jxr.czi")
+    with CziWriter(path, compression="jpegxr") as w:
+        w.write_tile(tile, x=0, y=0)
+        w.write_tile(tile[::-1].copy(), x=90, y=0)
+    with CziReader(path) as ours:
+        assert ours.entries[0].compression == 4
+        places = ours._locate([0])
+        blob = bytes(ours._source.read_at(*places[0][1]))
+        np.testing.assert_array_equal(ours[0], imagecodecs.jpegxr_decode(blob))
+        np.testing.assert_array_equal(ours[0], tile)
+        plane = ours.read_plane()
+    with pyczi.open_czi(path) as ref:
+        np.testing.assert_array_equal(_squeeze(ref.read(), samples), plane)

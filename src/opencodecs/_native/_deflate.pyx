@@ -1,39 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Raw DEFLATE, zlib and gzip streams through libdeflate: one-shot, GIL released."""
 
-from libc.stdlib cimport calloc, free
 from opencodecs._native._buffers cimport *
 from opencodecs._native._sizing cimport (DEFLATE_MAX_RATIO, expansion_limit, first_guess,
                                         grown, gzip_isize_hint)
-from opencodecs._native._tls cimport ThreadLocal, tls_init, tls_get, tls_set
+from opencodecs._native._libdeflate cimport *
+from opencodecs._native._tls cimport ThreadLocal, tls_init
 
 from opencodecs.core.errors import DecodeError, EncodeError
-
-
-cdef extern from "libdeflate.h" nogil:
-    struct libdeflate_compressor
-    struct libdeflate_decompressor
-    enum libdeflate_result:
-        LIBDEFLATE_SUCCESS
-        LIBDEFLATE_BAD_DATA
-        LIBDEFLATE_SHORT_OUTPUT
-        LIBDEFLATE_INSUFFICIENT_SPACE
-    libdeflate_compressor* libdeflate_alloc_compressor(int)
-    void libdeflate_free_compressor(libdeflate_compressor*)
-    size_t libdeflate_deflate_compress(libdeflate_compressor*, const void*, size_t, void*, size_t)
-    size_t libdeflate_zlib_compress(libdeflate_compressor*, const void*, size_t, void*, size_t)
-    size_t libdeflate_gzip_compress(libdeflate_compressor*, const void*, size_t, void*, size_t)
-    size_t libdeflate_deflate_compress_bound(libdeflate_compressor*, size_t)
-    size_t libdeflate_zlib_compress_bound(libdeflate_compressor*, size_t)
-    size_t libdeflate_gzip_compress_bound(libdeflate_compressor*, size_t)
-    libdeflate_decompressor* libdeflate_alloc_decompressor()
-    void libdeflate_free_decompressor(libdeflate_decompressor*)
-    libdeflate_result libdeflate_deflate_decompress_ex(
-        libdeflate_decompressor*, const void*, size_t, void*, size_t, size_t*, size_t*)
-    libdeflate_result libdeflate_zlib_decompress_ex(
-        libdeflate_decompressor*, const void*, size_t, void*, size_t, size_t*, size_t*)
-    libdeflate_result libdeflate_gzip_decompress_ex(
-        libdeflate_decompressor*, const void*, size_t, void*, size_t, size_t*, size_t*)
 
 
 # Stream formats (the `fmt` argument).
@@ -44,52 +18,18 @@ cdef enum:
 MIN_LEVEL, MAX_LEVEL = 0, 12
 
 
-cdef struct LevelCompressor:
-    # A compressor is bound to one level; a thread keeps its last one.
-    libdeflate_compressor* c
-    int level
-
-cdef void _free_compressor(void* p) noexcept nogil:
-    libdeflate_free_compressor((<LevelCompressor*>p).c)
-    free(p)
-
-cdef void _free_decompressor(void* p) noexcept nogil:
-    libdeflate_free_decompressor(<libdeflate_decompressor*>p)
-
 cdef ThreadLocal _compressor_key
 cdef ThreadLocal _decompressor_key
-tls_init(&_compressor_key, _free_compressor)
-tls_init(&_decompressor_key, _free_decompressor)
+tls_init(&_compressor_key, free_level_compressor)
+tls_init(&_decompressor_key, free_decompressor)
 
 
-cdef libdeflate_compressor* _compressor(int level) except NULL:
-    cdef LevelCompressor* k = <LevelCompressor*>tls_get(&_compressor_key)
-    if k == NULL:
-        k = <LevelCompressor*>calloc(1, sizeof(LevelCompressor))
-        if k == NULL:
-            raise MemoryError("deflate: cannot allocate a compressor")
-        k.level = -1
-        tls_set(&_compressor_key, k)
-    if k.level != level:
-        with nogil:
-            if k.c != NULL:
-                libdeflate_free_compressor(k.c)
-            k.c = libdeflate_alloc_compressor(level)
-        k.level = level if k.c != NULL else -1
-        if k.c == NULL:
-            raise MemoryError(f"deflate: cannot allocate a level {level} compressor")
-    return k.c
+cdef inline libdeflate_compressor* _compressor(int level) except NULL:
+    return thread_compressor(&_compressor_key, level)
 
 
-cdef libdeflate_decompressor* _decompressor() except NULL:
-    cdef libdeflate_decompressor* d = <libdeflate_decompressor*>tls_get(&_decompressor_key)
-    if d == NULL:
-        with nogil:
-            d = libdeflate_alloc_decompressor()
-        if d == NULL:
-            raise MemoryError("deflate: cannot allocate a decompressor")
-        tls_set(&_decompressor_key, d)
-    return d
+cdef inline libdeflate_decompressor* _decompressor() except NULL:
+    return thread_decompressor(&_decompressor_key)
 
 
 cdef size_t _bound(libdeflate_compressor* c, int fmt, size_t n) noexcept nogil:

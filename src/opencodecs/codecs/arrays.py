@@ -27,7 +27,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..core.codec import Codec, check_decoded_size, numthreads_or_default
+from ..core.codec import Codec, check_decoded_size, decode_target, numthreads_or_default
 from ..core.config import config
 from ..core.errors import DecodeError, EncodeError
 from ..core.registry import register
@@ -118,22 +118,6 @@ def blob_layout(codec: str, buf, tag: bytes, shape=None, dtype=None, out=None):
     if dtype is not None and shape is not None:
         check_decoded_size(codec, dtype, shape)
     return dtype, shape, view, False
-
-
-def decode_target(codec: str, out, dtype, shape) -> np.ndarray:
-    """Where to decode: a new array, or the caller's `out` (of exactly that many bytes)
-    viewed as one. Sizes are checked against max_decoded_bytes first."""
-    nbytes = check_decoded_size(codec, dtype, shape)
-    if out is None:
-        return np.empty(shape, dtype)
-    try:
-        view = memoryview(out).cast("B")
-    except TypeError:
-        raise DecodeError(f"{codec}: out must be a C-contiguous buffer") from None
-    if view.readonly or view.nbytes != nbytes:
-        raise DecodeError(f"{codec}: data decodes to {nbytes} bytes, out is "
-                          f"{'read-only' if view.readonly else f'{view.nbytes} bytes'}")
-    return np.frombuffer(view, dtype).reshape(shape)
 
 
 def join_blob(codec: str, out, *parts):

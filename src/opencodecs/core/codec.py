@@ -127,6 +127,22 @@ def import_binding(codec: str, module: str):
             f"{codec}: needs the Python package {module!r} (pip install {module}): {e}") from None
 
 
+def decode_target(codec: str, out, dtype, shape) -> np.ndarray:
+    """Where to decode: a new array, or the caller's `out` (of exactly that many bytes)
+    viewed as one. Sizes are checked against max_decoded_bytes first."""
+    nbytes = check_decoded_size(codec, dtype, shape)
+    if out is None:
+        return np.empty(shape, dtype)
+    try:
+        view = memoryview(out).cast("B")
+    except TypeError:
+        raise DecodeError(f"{codec}: out must be a C-contiguous buffer") from None
+    if view.readonly or view.nbytes != nbytes:
+        raise DecodeError(f"{codec}: data decodes to {nbytes} bytes, out is "
+                          f"{'read-only' if view.readonly else f'{view.nbytes} bytes'}")
+    return np.frombuffer(view, dtype).reshape(shape)
+
+
 def numthreads_or_default(numthreads) -> int:
     return config.numthreads if numthreads is None else max(1, int(numthreads))
 

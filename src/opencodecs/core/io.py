@@ -12,6 +12,9 @@ import numpy as np
 _BUFFER_TYPES = frozenset({bytes, bytearray, memoryview, mmap.mmap})
 # Files smaller than this are read; larger ones are memory-mapped.
 _MMAP_THRESHOLD = 1 << 20
+# Bytes that magic-byte dispatch looks at: enough for signatures that walk a
+# JPEG's APP segments (an Ultra HDR file's MPF index follows Exif and XMP).
+HEAD_BYTES = 1 << 16
 
 
 def is_path(obj) -> bool:
@@ -66,7 +69,7 @@ def as_buffer(src):
     return src
 
 
-def read_head(src, n: int = 64) -> bytes:
+def read_head(src, n: int = HEAD_BYTES) -> bytes:
     """The first `n` bytes of a path, URL or buffer."""
     if is_url(src):
         return bytes(_fetch(src, 0, n))

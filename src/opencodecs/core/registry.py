@@ -9,6 +9,7 @@ signature matches (NDTiff over TIFF, say), ties broken by name.
 import os
 
 from .errors import UnknownFormatError
+from .io import HEAD_BYTES
 
 _by_name: dict = {}      # canonical name -> codec
 _by_alias: dict = {}     # lower-case name or alias -> codec
@@ -69,7 +70,7 @@ def codec_for_path(path):
 def codec_for_bytes(head):
     """The codec whose magic bytes match `head`, or None."""
     if not isinstance(head, bytes):
-        head = bytes(memoryview(head).cast("B")[:256])
+        head = bytes(memoryview(head).cast("B")[:HEAD_BYTES])
     matches = [c for c in _by_name.values() if c.signature(head)]
     if not matches:
         return None

@@ -6,10 +6,11 @@ Layout: (H, W) is grey, (H, W, C) has C channels: 2 grey+alpha, 3 RGB, 4 RGBA.
 
 import numpy as np
 
-from ...core.codec import Codec, check_decoded_size
+from ...core.codec import Codec, check_decoded_size, decode_target
 from ...core.errors import DecodeError, EncodeError
 
-__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality"]
+__all__ = ["ImageCodec", "image_array", "image_shape", "check_image_size", "check_quality",
+           "decode_target", "image_target", "ftyp_brands", "check_bitdepth"]
 
 
 class ImageCodec(Codec):
@@ -71,3 +72,39 @@ def check_quality(codec: str, quality) -> int:
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 0 <= quality <= 100:
         raise EncodeError(f"{codec}: quality must be an integer in 0..100, got {quality!r}")
     return int(quality)
+
+
+def image_target(codec: str, out, height: int, width: int, channels: int, dtype, frames: int = 1):
+    """The array a decoder writes into, once the header's dimensions are known:
+    a new one, or the caller's `out` viewed as the decoded shape (checked first).
+
+    Native decoders call this back between parsing a header and decoding pixels.
+    """
+    shape = check_image_size(codec, height, width, channels, dtype, frames)
+    return decode_target(codec, out, dtype, shape)
+
+
+def ftyp_brands(head) -> set:
+    """The major and compatible brands of an ISO BMFF file's leading ftyp box (HEIF, AVIF)."""
+    head = bytes(head[:256])
+    if head[4:8] != b"ftyp":
+        return set()
+    size = min(int.from_bytes(head[:4], "big"), len(head))
+    return {head[8:12]} | {head[i:i + 4] for i in range(16, size - 3, 4)}
+
+
+def check_bitdepth(codec: str, arr, bitdepth, default: int, allowed: tuple) -> int:
+    """The bit depth a uint8/uint16 image is stored at, checking that its values fit."""
+    if arr.dtype == np.uint8:
+        if bitdepth not in (None, 8):
+            raise EncodeError(f"{codec}: uint8 images are 8-bit, got bitdepth={bitdepth!r}")
+        return 8
+    depth = default if bitdepth is None else bitdepth
+    if depth not in allowed:
+        raise EncodeError(f"{codec}: bitdepth for uint16 images must be one of "
+                          f"{', '.join(map(str, allowed))}, got {bitdepth!r}")
+    top = int(arr.max())
+    if top >= 1 << depth:
+        raise EncodeError(f"{codec}: uint16 values must be below {1 << depth} for "
+                          f"{depth}-bit images, the image has {top}")
+    return depth

@@ -26,7 +26,7 @@ from .layout import PIXEL_TYPE_CODES, SEGMENT_HEADER
 
 _ALIGN = 32
 _COMPRESSIONS = {"none": layout.UNCOMPRESSED, "zstd0": layout.ZSTD0, "zstd1": layout.ZSTD1,
-                 "zstd": layout.ZSTD1}
+                 "zstd": layout.ZSTD1, "jpegxr": layout.JPEGXR}
 _DIM_ORDER = ("X", "Y", "C", "Z", "T", "S", "M")
 
 
@@ -50,7 +50,7 @@ def _padded(n: int) -> int:
 class CziWriter(Writer):
     """Write tiles with `write_tile(tile, x=, y=, C=, Z=, T=, S=, M=)`, then close.
 
-    `compression`: "zstd1" (default), "zstd0" or "none"; `level`: zstd level;
+    `compression`: "zstd1" (default), "zstd0", "jpegxr" (lossless) or "none"; `level`: zstd level;
     `hilo`: pack 16-bit pixels' low bytes first (zstd1 only; default True).
     """
 
@@ -73,6 +73,10 @@ class CziWriter(Writer):
     def _payload(self, tile: np.ndarray) -> bytes:
         if self._compression == layout.UNCOMPRESSED:
             return tile.tobytes()
+        if self._compression == layout.JPEGXR:  # lossless, as older Zen archives hold it
+            if tile.ndim != 2:  # CZI wants 24bppBGR codestreams; our JPEG-XR encoder writes RGB
+                raise EncodeError("czi: jpegxr subblocks are written for grey pixel types only")
+            return get_codec("jpegxr").encode(tile)
         zstd = get_codec("zstd")
         if self._compression == layout.ZSTD0:
             return zstd.encode(tile, level=self._level)
