@@ -1,7 +1,9 @@
 """Turning `src` and `dest` arguments into buffers and files, copying nothing in memory."""
 
+import ctypes
 import mmap
 import os
+import sys
 
 import numpy as np
 
@@ -111,3 +113,34 @@ def copy_into(out, blob):
         raise EncodeError(f"output needs {n} bytes, dest has {len(view)}")
     view[:n] = blob
     return view[:n]
+
+
+def _fallocate():
+    """libc's fallocate(2), or None where there is none (not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).fallocate64
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_fallocate_fn = _fallocate()
+
+
+def preallocate(fd: int, offset: int, length: int) -> bool:
+    """Reserve disk blocks for bytes offset..offset+length of the file `fd` is open on.
+
+    Writers that will replace an existing file by rename call this before
+    each write: ext4 (auto_da_alloc) flushes a renamed-over file to disk on
+    the spot if it still has delayed allocations, which costs more than the
+    write. fallocate(2) itself, never glibc's posix_fallocate, which emulates
+    it on file systems without support by writing every block. False where
+    the file system or platform cannot (callers then stop asking).
+    """
+    if _fallocate_fn is None or length <= 0:
+        return False
+    return _fallocate_fn(fd, 0, offset, length) == 0

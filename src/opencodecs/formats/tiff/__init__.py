@@ -5,6 +5,7 @@ import numpy as np
 
 from ...core.codec import Codec
 from ...core.registry import register
+from .writer import TiffWriter  # noqa: F401
 
 
 @register

@@ -132,3 +132,6 @@ PLANAR_SEPARATE = 2
 SUBFILE_REDUCED = 1
 SUBFILE_PAGE = 2
 SUBFILE_MASK = 4
+
+# Tags the writer uses beyond those above.
+REFERENCE_BLACK_WHITE = 532
