@@ -1,0 +1,411 @@
+"""One TIFF image (an IFD): its geometry, and decoding its strips and tiles.
+
+Every read goes the same way: find the chunks (tiles or strips) that
+intersect the wanted rectangle, fetch their bytes with one read_many, then
+decode them in parallel on the shared pool. A chunk that exactly covers a
+contiguous part of the output (a full-width strip) decodes straight into it;
+any other decodes into a per-thread scratch buffer that stays in cache, where
+byte order and predictor are undone, and its needed part is copied out.
+"""
+
+import threading
+
+import numpy as np
+
+from ...core.codec import check_decoded_size
+from ...core.errors import CodecUnavailableError, DecodeError, UnknownFormatError
+from ...core.parallel import parallel_for
+from ...core.registry import get_codec
+from . import tags as T
+
+# sample format, bits -> dtype. 1-bit data reads as bool (as tifffile reads
+# it); other bit depths that are not whole bytes unpack to the smallest uint.
+_DTYPES = {
+    (T.SAMPLE_FORMAT_UINT, 8): "u1", (T.SAMPLE_FORMAT_UINT, 16): "u2",
+    (T.SAMPLE_FORMAT_UINT, 32): "u4", (T.SAMPLE_FORMAT_UINT, 64): "u8",
+    (T.SAMPLE_FORMAT_INT, 8): "i1", (T.SAMPLE_FORMAT_INT, 16): "i2",
+    (T.SAMPLE_FORMAT_INT, 32): "i4", (T.SAMPLE_FORMAT_INT, 64): "i8",
+    (T.SAMPLE_FORMAT_IEEEFP, 16): "f2", (T.SAMPLE_FORMAT_IEEEFP, 32): "f4",
+    (T.SAMPLE_FORMAT_IEEEFP, 64): "f8",
+}
+_SAMPLE_FORMAT_VOID = 4  # "undefined": read as unsigned integers
+
+# Compressions whose codecs give bytes in the file's byte order; the others
+# (image and array codecs) give native values.
+_BYTE_STREAM = {1, 5, 8, 32946, 32773, 34925, 50000, 34926}
+# Registry names where tifffile's spelling differs from ours.
+_CODEC_NAMES = {"adobe_deflate": "deflate"}
+_LERC_INNER = {1: "deflate", 2: "zstd"}  # LercParameters[1]: compression around the LERC blob
+
+_NATIVE = "<" if np.little_endian else ">"
+_REVERSED_BITS = np.packbits(np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)[:, ::-1])
+_scratch = threading.local()
+
+
+def _scratch_array(shape, dtype) -> np.ndarray:
+    """A per-thread buffer viewed as `shape`/`dtype`; reused, so valid until the next call."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = _scratch.buf = np.empty(max(nbytes, 1 << 16), np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+class TiffPage:
+    """One image of a TIFF file.
+
+    `shape` is (length, width) for one sample per pixel, (length, width,
+    samples) for interleaved samples and (samples, length, width) for planar
+    configuration 2, as tifffile gives it. Values are returned as stored:
+    palette images give colour indices (the palette is `colormap`),
+    min-is-white images give the raw values, 1-bit images give bool.
+    """
+
+    def __init__(self, source, byteorder: str, offset: int, tags, name: str = "page"):
+        self._source = source
+        self._byteorder = byteorder
+        self.offset = offset
+        self.tags = tags
+        self.name = name
+        self._read_geometry()
+
+    def _fail(self, message):
+        raise DecodeError(f"tiff: {self.name}: {message}")
+
+    def _one_value(self, code, default, tag_name):
+        """A tag that may repeat per sample but must be the same for every sample."""
+        value = self.tags.get(code, default)
+        if isinstance(value, tuple):
+            if not value or any(v != value[0] for v in value):
+                self._fail(f"{tag_name} {value} differs between samples")
+            value = value[0]
+        return value
+
+    def _read_geometry(self):
+        tags = self.tags
+        for code, what in ((T.IMAGE_WIDTH, "ImageWidth"), (T.IMAGE_LENGTH, "ImageLength")):
+            if code not in tags:
+                self._fail(f"no {what} tag")
+        self.width = int(tags[T.IMAGE_WIDTH])
+        self.length = int(tags[T.IMAGE_LENGTH])
+        self.samples = int(tags.get(T.SAMPLES_PER_PIXEL, 1))
+        if self.width < 1 or self.length < 1 or self.samples < 1:
+            self._fail(f"invalid size {self.length}x{self.width}x{self.samples}")
+        if int(tags.get(32997, 1)) != 1:
+            self._fail("volumetric data (ImageDepth > 1) is not supported")
+        self.bits = int(self._one_value(T.BITS_PER_SAMPLE, 1, "BitsPerSample"))
+        self.sample_format = int(self._one_value(T.SAMPLE_FORMAT, 1, "SampleFormat"))
+        self.compression = int(tags.get(T.COMPRESSION, 1))
+        self.photometric = tags.get(T.PHOTOMETRIC)
+        self.predictor = int(tags.get(T.PREDICTOR, 1))
+        self.planar = int(tags.get(T.PLANAR_CONFIGURATION, 1)) if self.samples > 1 else 1
+        self.subfile_type = int(tags.get(T.NEW_SUBFILE_TYPE, 0))
+        self.fill_order = int(tags.get(T.FILL_ORDER, 1))
+        self.dtype = self._sample_dtype()
+        self.is_tiled = T.TILE_WIDTH in tags
+        if self.is_tiled:
+            self.tile = (int(tags.get(T.TILE_LENGTH, 0)), int(tags[T.TILE_WIDTH]))
+            offsets, counts = T.TILE_OFFSETS, T.TILE_BYTE_COUNTS
+            if min(self.tile) < 1:
+                self._fail(f"invalid tile size {self.tile}")
+        else:
+            self.tile = None
+            rows = int(self._one_value(T.ROWS_PER_STRIP, self.length, "RowsPerStrip"))
+            if rows < 1:
+                self._fail("RowsPerStrip is 0")
+            offsets, counts = T.STRIP_OFFSETS, T.STRIP_BYTE_COUNTS
+        # Chunks: tiles, or strips (full-width tiles of RowsPerStrip rows).
+        self.chunk_shape = self.tile or (min(rows, self.length), self.width)
+        separate = self.planar == T.PLANAR_SEPARATE
+        self._planes = self.samples if separate else 1
+        self._chunk_samples = 1 if separate else self.samples
+        self.chunk_grid = (self._planes, _ceil_div(self.length, self.chunk_shape[0]),
+                           _ceil_div(self.width, self.chunk_shape[1]))
+        n_chunks = self._planes * self.chunk_grid[1] * self.chunk_grid[2]
+        if offsets not in tags or counts not in tags:
+            self._fail("no strip or tile offsets and byte counts")
+        self.dataoffsets = tags.array(offsets).astype(np.int64, copy=False)
+        self.databytecounts = tags.array(counts).astype(np.int64, copy=False)
+        if len(self.dataoffsets) != n_chunks or len(self.databytecounts) != n_chunks:
+            kind = "tiles" if self.is_tiled else "strips"
+            self._fail(f"{len(self.dataoffsets)} {kind} offsets and {len(self.databytecounts)} "
+                       f"byte counts for an image of {n_chunks} {kind}")
+        if separate:
+            self.shape = (self.samples, self.length, self.width)
+        elif self.samples > 1:
+            self.shape = (self.length, self.width, self.samples)
+        else:
+            self.shape = (self.length, self.width)
+
+    def _sample_dtype(self):
+        fmt, bits = self.sample_format, self.bits
+        if fmt == _SAMPLE_FORMAT_VOID:
+            fmt = T.SAMPLE_FORMAT_UINT
+        if (fmt, bits) in _DTYPES:
+            return np.dtype(_DTYPES[fmt, bits])
+        if fmt == T.SAMPLE_FORMAT_UINT and bits == 1:
+            return np.dtype(bool)
+        if fmt == T.SAMPLE_FORMAT_UINT and 1 < bits < 32:
+            return np.dtype("u1" if bits < 8 else "u2" if bits < 16 else "u4")
+        self._fail(f"{bits}-bit samples of sample format {fmt} are not supported")
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def is_reduced(self) -> bool:
+        """A reduced-resolution image (NewSubfileType bit 0): a pyramid level."""
+        return bool(self.subfile_type & T.SUBFILE_REDUCED)
+
+    @property
+    def subifds(self) -> tuple:
+        """Offsets of this page's SubIFDs (pyramid levels, usually)."""
+        return tuple(int(o) for o in self.tags.array(T.SUB_IFDS)) if T.SUB_IFDS in self.tags else ()
+
+    @property
+    def description(self) -> str:
+        return self.tags.get(T.IMAGE_DESCRIPTION, "")
+
+    @property
+    def colormap(self):
+        """The palette of a palette-colour image, shape (3, 2**bits) uint16; else None."""
+        if T.COLORMAP not in self.tags:
+            return None
+        colormap = self.tags.array(T.COLORMAP)
+        if len(colormap) % 3:
+            self._fail(f"ColorMap has {len(colormap)} values, not a multiple of 3")
+        return colormap.reshape(3, -1)
+
+    @property
+    def compression_name(self) -> str:
+        return T.COMPRESSIONS.get(self.compression, str(self.compression))
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    def __repr__(self):
+        layout = f"tiles {self.tile}" if self.is_tiled else f"strips of {self.chunk_shape[0]} rows"
+        return (f"<TiffPage {self.name} {self.shape} {self.dtype} {self.compression_name}, "
+                f"{layout}>")
+
+    # -- reading ------------------------------------------------------------
+
+    def asarray(self, *, out=None, numthreads=None) -> np.ndarray:
+        """The whole image, chunks decoded in parallel."""
+        return self.read_region(0, 0, self.length, self.width, out=out, numthreads=numthreads)
+
+    def read_region(self, y: int, x: int, h: int, w: int, *, out=None, numthreads=None):
+        """The rectangle of `h` rows and `w` columns at row `y`, column `x`.
+
+        Only the strips or tiles it intersects are read (one read_many) and
+        decoded (in parallel); shape as `shape` with length h and width w.
+        """
+        y, x, h, w = (int(v) for v in (y, x, h, w))
+        if h < 0 or w < 0 or y < 0 or x < 0 or y + h > self.length or x + w > self.width:
+            raise ValueError(f"tiff: region ({y}, {x}) size {h}x{w} is outside the "
+                             f"{self.length}x{self.width} image of {self.name}")
+        out = self._output(self._region_shape(h, w), out)
+        planes = out.reshape(self._planes, h, w, self._chunk_samples)
+        chunk_rows, chunk_cols = self.chunk_shape
+        rows = range(y // chunk_rows, _ceil_div(y + h, chunk_rows)) if h and w else range(0)
+        cols = range(x // chunk_cols, _ceil_div(x + w, chunk_cols)) if h and w else range(0)
+        per_plane = self.chunk_grid[1] * self.chunk_grid[2]
+        chunks = [p * per_plane + r * self.chunk_grid[2] + c
+                  for p in range(self._planes) for r in rows for c in cols]
+        blobs = self._fetch(chunks)
+
+        def one(k):
+            i = chunks[k]
+            plane, row, col = np.unravel_index(i, self.chunk_grid)
+            cy, cx = int(row) * chunk_rows, int(col) * chunk_cols
+            n_rows = self._chunk_rows(cy)
+            y0, y1 = max(cy, y), min(cy + n_rows, y + h)
+            x0, x1 = max(cx, x), min(cx + chunk_cols, x + w)
+            dst = planes[plane, y0 - y:y1 - y, x0 - x:x1 - x]
+            if (y1 - y0, x1 - x0) == (n_rows, chunk_cols) and self._direct_ok(dst):
+                self._decode(i, blobs[k], dst)
+            else:
+                values = self._decode(i, blobs[k], None, n_rows)
+                dst[...] = values[y0 - cy:y1 - cy, x0 - cx:x1 - cx]
+
+        parallel_for(one, len(chunks), numthreads)
+        return out
+
+    def read_tile(self, index, *, out=None) -> np.ndarray:
+        """One tile, full tile size (edge tiles include their padding).
+
+        `index` is the tile's number (tifffile's segment index) or its
+        (row, column), or (sample, row, column) for planar configuration 2.
+        """
+        return self.read_tiles([index], out=None if out is None else out[None], numthreads=1)[0]
+
+    def read_tiles(self, indices, *, out=None, numthreads=None) -> np.ndarray:
+        """Several tiles decoded in parallel into one array (n, tile rows, tile cols[, samples]),
+        their bytes fetched with one read_many."""
+        if not self.is_tiled:
+            raise ValueError(f"tiff: {self.name} is stored in strips; use read_region")
+        chunks = [self._tile_number(i) for i in indices]
+        shape = (len(chunks), *self.tile) + ((self._chunk_samples,) if self._chunk_samples > 1 else ())
+        out = self._output(shape, out)
+        tiles = out.reshape(len(chunks), *self.tile, self._chunk_samples)
+        blobs = self._fetch(chunks)
+
+        def one(k):
+            if self._direct_ok(tiles[k]):
+                self._decode(chunks[k], blobs[k], tiles[k])
+            else:
+                tiles[k] = self._decode(chunks[k], blobs[k], None, self.tile[0])
+
+        parallel_for(one, len(chunks), numthreads)
+        return out
+
+    # -- internals ----------------------------------------------------------
+
+    def _tile_number(self, index) -> int:
+        grid = self.chunk_grid
+        if isinstance(index, tuple):
+            if len(index) == 2 and grid[0] == 1:
+                index = (0, *index)
+            if len(index) != 3 or not all(0 <= v < n for v, n in zip(index, grid)):
+                raise IndexError(f"tiff: tile {index} out of range for the tile grid {grid}")
+            return int(np.ravel_multi_index(index, grid))
+        index = int(index)
+        if not 0 <= index < len(self.dataoffsets):
+            raise IndexError(f"tiff: tile {index} out of range for {len(self.dataoffsets)} tiles")
+        return index
+
+    def _region_shape(self, h, w):
+        if self._planes > 1:
+            return (self.samples, h, w)
+        return (h, w, self.samples) if self.samples > 1 else (h, w)
+
+    def _output(self, shape, out):
+        if out is None:
+            check_decoded_size(f"tiff: {self.name}", self.dtype, shape)
+            return np.empty(shape, self.dtype)
+        if not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype != self.dtype \
+                or not out.flags.c_contiguous or not out.flags.writeable:
+            raise DecodeError(f"tiff: out must be a writable C-contiguous {self.dtype} array of "
+                              f"shape {tuple(shape)}")
+        return out
+
+    def _fetch(self, chunks) -> list:
+        return self._source.read_many(
+            zip(self.dataoffsets[chunks].tolist(), self.databytecounts[chunks].tolist()))
+
+    def _chunk_rows(self, cy: int) -> int:
+        """Rows a chunk starting at image row `cy` decodes to (a last strip is shorter)."""
+        rows = self.chunk_shape[0]
+        return rows if self.is_tiled else min(rows, self.length - cy)
+
+    def _direct_ok(self, dst) -> bool:
+        return self.bits % 8 == 0 and dst.flags.c_contiguous
+
+    def _decode(self, i: int, blob, dst, n_rows: int = 0):
+        """Decode chunk `i` into `dst` (its exact, contiguous destination), or,
+        with dst None, into a scratch array (n_rows, chunk cols, samples) returned."""
+        cols, samples = self.chunk_shape[1], self._chunk_samples
+        if dst is None:
+            dst = _scratch_array((n_rows, cols, samples), self.dtype) if self.bits % 8 == 0 else None
+        else:
+            n_rows = dst.shape[0]
+        try:
+            if not len(blob):  # a sparse file's missing chunk
+                if dst is None:
+                    return np.zeros((n_rows, cols, samples), self.dtype)
+                dst[...] = 0
+                return dst
+            if self.fill_order == 2:
+                blob = _REVERSED_BITS[np.frombuffer(blob, np.uint8)]
+            if dst is None:  # bits that are not whole bytes: unpack
+                row_bytes = _ceil_div(cols * samples * self.bits, 8)
+                packed = _scratch_array((n_rows, row_bytes), np.uint8)
+                self._decompress(blob, packed)
+                return _unpack_bits(packed, cols * samples, self.bits, self.dtype).reshape(
+                    n_rows, cols, samples)
+            self._decompress(blob, dst)
+            if self.dtype.itemsize > 1 and self._byteorder != _NATIVE and \
+                    self.compression in _BYTE_STREAM and self.predictor != T.PREDICTOR_FLOATINGPOINT:
+                dst.byteswap(inplace=True)
+            if self.predictor != T.PREDICTOR_NONE:
+                _undo_predictor(dst, self.predictor)
+            return dst
+        except DecodeError as e:
+            raise DecodeError(f"tiff: {self.name}, chunk {i}: {e}") from None
+
+    def _decompress(self, blob, dst):
+        """The chunk's decoded bytes (or image) into `dst`, exactly."""
+        code = self.compression
+        if code == 1:
+            flat = dst.reshape(-1).view(np.uint8)
+            if len(blob) < flat.nbytes:
+                raise DecodeError(f"{len(blob)} bytes of uncompressed data, {flat.nbytes} needed")
+            flat[...] = np.frombuffer(blob, np.uint8, flat.nbytes)
+            return
+        codec = _codec(code)
+        if code not in _BYTE_STREAM:
+            self._decode_image(codec, blob, dst)
+            return
+        try:
+            codec.decode(blob, out=dst)
+        except DecodeError:
+            # Some writers pad chunks (a last strip stored full size): decode
+            # loosely, keep what is needed. Corrupt data fails again here.
+            data = memoryview(codec.decode(blob)).cast("B")
+            if data.nbytes < dst.nbytes:
+                raise DecodeError(f"decodes to {data.nbytes} bytes, {dst.nbytes} needed") from None
+            dst.reshape(-1).view(np.uint8)[...] = np.frombuffer(data, np.uint8, dst.nbytes)
+
+    def _decode_image(self, codec, blob, dst):
+        """Image and array codecs: decode into dst seen as an (H, W[, C]) image."""
+        image = dst[..., 0] if dst.shape[2] == 1 else dst
+        code = self.compression
+        if code == 7 and T.JPEG_TABLES in self.tags:
+            codec.decode(blob, out=image, tables=self.tags[T.JPEG_TABLES])
+        elif code == 34887 and T.LERC_PARAMETERS in self.tags:
+            params = self.tags[T.LERC_PARAMETERS]
+            inner = _LERC_INNER.get(params[1]) if isinstance(params, tuple) else None
+            if inner:
+                blob = get_codec(inner).decode(blob)
+            codec.decode(blob, out=image)
+        else:
+            codec.decode(blob, out=image)
+
+
+def _codec(code: int):
+    """The registry codec for a TIFF compression code."""
+    name = T.COMPRESSIONS.get(code)
+    if name is None:
+        raise DecodeError(f"unknown compression {code}")
+    try:
+        return get_codec(_CODEC_NAMES.get(name, name))
+    except UnknownFormatError:
+        raise CodecUnavailableError(f"tiff: compression {code} ({name}) needs the {name!r} "
+                                    f"codec, which this build of opencodecs does not have") from None
+
+
+def _undo_predictor(values, predictor: int) -> None:
+    from ...codecs.predictors import predictor_decode
+    if predictor not in (T.PREDICTOR_HORIZONTAL, T.PREDICTOR_FLOATINGPOINT):
+        raise DecodeError(f"unknown predictor {predictor}")
+    predictor_decode(values, predictor)
+
+
+def _unpack_bits(packed, n: int, bits: int, dtype) -> np.ndarray:
+    """Rows of `n` values of `bits` bits each (most significant bit first, rows
+    padded to whole bytes) -> (rows, n) of `dtype`."""
+    rows = packed.shape[0]
+    if bits == 1:
+        return np.unpackbits(packed, axis=1, count=n).view(bool)
+    bitplanes = np.unpackbits(packed, axis=1, count=n * bits).reshape(rows, n, bits)
+    weights = (1 << np.arange(bits - 1, -1, -1)).astype(dtype)
+    return (bitplanes.astype(dtype) * weights).sum(axis=2, dtype=dtype)
