@@ -5,10 +5,10 @@ import os
 import sys
 import time
 
-from . import compression
+from . import compression, tiff_read
 from .harness import markdown, run, save
 
-SUITES = {"compression": compression.workloads}
+SUITES = {"compression": compression.workloads, "tiff_read": tiff_read.workloads}
 
 
 def main() -> int:

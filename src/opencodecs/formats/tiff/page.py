@@ -8,6 +8,7 @@ any other decodes into a per-thread scratch buffer that stays in cache, where
 byte order and predictor are undone, and its needed part is copied out.
 """
 
+import math
 import threading
 
 import numpy as np
@@ -37,6 +38,17 @@ _BYTE_STREAM = {1, 5, 8, 32946, 32773, 34925, 50000, 34926}
 _CODEC_NAMES = {"adobe_deflate": "deflate"}
 _LERC_INNER = {1: "deflate", 2: "zstd"}  # LercParameters[1]: compression around the LERC blob
 
+# The most a stored byte can decode to, per compression (others: image and
+# array codecs, 1 << 20), so that a header cannot make us allocate what the
+# data could never fill. Every chunk may also decode to _SLACK bytes, and a
+# sparse chunk (0 bytes stored, read as zeros) may be up to _SPARSE_MAX.
+_MAX_RATIO = {1: 1, 32773: 64, 8: 1032, 32946: 1032, 5: 4096, 50000: 32768, 34926: 32768,
+              34925: 1 << 16}
+_SLACK = 1 << 16
+_SPARSE_MAX = 64 << 20
+# Scratch buffers above this size are not kept for the next chunk.
+_SCRATCH_KEEP = 16 << 20
+
 _NATIVE = "<" if np.little_endian else ">"
 _REVERSED_BITS = np.packbits(np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)[:, ::-1])
 _scratch = threading.local()
@@ -45,7 +57,9 @@ _scratch = threading.local()
 def _scratch_array(shape, dtype) -> np.ndarray:
     """A per-thread buffer viewed as `shape`/`dtype`; reused, so valid until the next call."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > _SCRATCH_KEEP:
+        return np.empty(shape, dtype)
     buf = getattr(_scratch, "buf", None)
     if buf is None or buf.nbytes < nbytes:
         buf = _scratch.buf = np.empty(max(nbytes, 1 << 16), np.uint8)
@@ -129,8 +143,8 @@ class TiffPage:
         n_chunks = self._planes * self.chunk_grid[1] * self.chunk_grid[2]
         if offsets not in tags or counts not in tags:
             self._fail("no strip or tile offsets and byte counts")
-        self.dataoffsets = tags.array(offsets).astype(np.int64, copy=False)
-        self.databytecounts = tags.array(counts).astype(np.int64, copy=False)
+        self.dataoffsets = tags.array(offsets).astype(np.uint64, copy=False)
+        self.databytecounts = tags.array(counts).astype(np.uint64, copy=False)
         if len(self.dataoffsets) != n_chunks or len(self.databytecounts) != n_chunks:
             kind = "tiles" if self.is_tiled else "strips"
             self._fail(f"{len(self.dataoffsets)} {kind} offsets and {len(self.databytecounts)} "
@@ -213,20 +227,23 @@ class TiffPage:
         if h < 0 or w < 0 or y < 0 or x < 0 or y + h > self.length or x + w > self.width:
             raise ValueError(f"tiff: region ({y}, {x}) size {h}x{w} is outside the "
                              f"{self.length}x{self.width} image of {self.name}")
-        out = self._output(self._region_shape(h, w), out)
-        planes = out.reshape(self._planes, h, w, self._chunk_samples)
         chunk_rows, chunk_cols = self.chunk_shape
         rows = range(y // chunk_rows, _ceil_div(y + h, chunk_rows)) if h and w else range(0)
         cols = range(x // chunk_cols, _ceil_div(x + w, chunk_cols)) if h and w else range(0)
-        per_plane = self.chunk_grid[1] * self.chunk_grid[2]
-        chunks = [p * per_plane + r * self.chunk_grid[2] + c
+        grid_cols = self.chunk_grid[2]
+        per_plane = self.chunk_grid[1] * grid_cols
+        chunks = [p * per_plane + r * grid_cols + c
                   for p in range(self._planes) for r in rows for c in cols]
+        self.check_stored_size(chunks)
+        out = self._output(self._region_shape(h, w), out)
+        planes = out.reshape(self._planes, h, w, self._chunk_samples)
         blobs = self._fetch(chunks)
 
         def one(k):
             i = chunks[k]
-            plane, row, col = np.unravel_index(i, self.chunk_grid)
-            cy, cx = int(row) * chunk_rows, int(col) * chunk_cols
+            plane, rest = divmod(i, per_plane)
+            row, col = divmod(rest, grid_cols)
+            cy, cx = row * chunk_rows, col * chunk_cols
             n_rows = self._chunk_rows(cy)
             y0, y1 = max(cy, y), min(cy + n_rows, y + h)
             x0, x1 = max(cx, x), min(cx + chunk_cols, x + w)
@@ -246,7 +263,8 @@ class TiffPage:
         `index` is the tile's number (tifffile's segment index) or its
         (row, column), or (sample, row, column) for planar configuration 2.
         """
-        return self.read_tiles([index], out=None if out is None else out[None], numthreads=1)[0]
+        tiles = self.read_tiles([index], out=None if out is None else out[None], numthreads=1)
+        return tiles[0] if out is None else out
 
     def read_tiles(self, indices, *, out=None, numthreads=None) -> np.ndarray:
         """Several tiles decoded in parallel into one array (n, tile rows, tile cols[, samples]),
@@ -254,6 +272,7 @@ class TiffPage:
         if not self.is_tiled:
             raise ValueError(f"tiff: {self.name} is stored in strips; use read_region")
         chunks = [self._tile_number(i) for i in indices]
+        self.check_stored_size(chunks)
         shape = (len(chunks), *self.tile) + ((self._chunk_samples,) if self._chunk_samples > 1 else ())
         out = self._output(shape, out)
         tiles = out.reshape(len(chunks), *self.tile, self._chunk_samples)
@@ -297,6 +316,25 @@ class TiffPage:
             raise DecodeError(f"tiff: out must be a writable C-contiguous {self.dtype} array of "
                               f"shape {tuple(shape)}")
         return out
+
+    def check_stored_size(self, chunks=None) -> None:
+        """DecodeError unless the bytes stored for `chunks` (all by default)
+        could decode to the image size the tags claim: checked before allocating."""
+        chunks = np.arange(len(self.databytecounts)) if chunks is None else \
+            np.asarray(chunks, np.intp)
+        counts = np.minimum(self.databytecounts[chunks], self._source.size).astype(np.int64)
+        rows, cols = self.chunk_shape
+        row_bytes = _ceil_div(cols * self._chunk_samples * self.bits, 8)
+        if not self.is_tiled:  # a last strip holds only the rows left
+            first_rows = (chunks % self.chunk_grid[1]) * rows
+            rows = np.minimum(rows, self.length - first_rows)
+        needed = np.broadcast_to(np.asarray(rows, np.int64) * row_bytes, counts.shape)
+        sparse = needed[counts == 0]
+        ratio = _MAX_RATIO.get(self.compression, 1 << 20)
+        possible = int(counts.sum()) * ratio + len(counts) * _SLACK + int(sparse.sum())
+        if int(needed.sum()) > possible or (len(sparse) and int(sparse.max()) > _SPARSE_MAX):
+            self._fail(f"{len(counts)} chunks needing {int(needed.sum())} bytes cannot come "
+                       f"from {int(counts.sum())} stored bytes of {self.compression_name} data")
 
     def _fetch(self, chunks) -> list:
         return self._source.read_many(

@@ -55,6 +55,8 @@ class Series:
             if page is not None and (page.shape != first.shape or page.dtype != first.dtype):
                 raise DecodeError(f"tiff: {page.name} has shape {page.shape} {page.dtype}, unlike "
                                   f"{first.name} ({first.shape} {first.dtype}) of the same series")
+            if page is not None:
+                page.check_stored_size()
         if out is None:
             check_decoded_size("tiff", self.dtype, self.shape)
             out = np.empty(self.shape, self.dtype)
