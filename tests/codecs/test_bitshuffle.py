@@ -202,3 +202,17 @@ def test_threads_give_serial_results():
         threaded = list(pool.map(round_trip, arrays))
     assert threaded == serial
     assert all(decoded == a.tobytes() for (_, decoded), a in zip(serial, arrays))
+
+
+@pytest.mark.parametrize("itemsize", [1, 2, 3, 4, 8])
+def test_byteshuffle_matches_the_definition(itemsize):
+    data = np.random.default_rng(itemsize).integers(0, 256, itemsize * 1001, dtype=np.uint8).tobytes()
+    codec = oc.get_codec("byteshuffle")
+    shuffled = codec.encode(data, itemsize=itemsize)
+    expected = np.frombuffer(data, np.uint8).reshape(-1, itemsize).T.tobytes()
+    assert shuffled == expected
+    assert codec.decode(shuffled, itemsize=itemsize) == data
+    out = np.empty(len(data), np.uint8)
+    assert codec.decode(shuffled, out=out, itemsize=itemsize) is out and out.tobytes() == data
+    with pytest.raises(oc.DecodeError):
+        codec.decode(shuffled[:-1], itemsize=itemsize) if itemsize > 1 else codec.decode(shuffled, out=out[:-1])

@@ -337,6 +337,38 @@ class Bitshuffle(Compressor):
 
 
 @register
+class ByteShuffle(Compressor):
+    """Byte shuffle filter: byte 0 of every item, then byte 1, ... (Blosc's and
+    HDF5's "shuffle"; CZI's hi/lo packing of 16-bit pixels).
+
+    Output size equals input size. `itemsize` comes from the ndarray's dtype
+    (on decode: `out`'s, then the input's), else must be given.
+    """
+
+    name = "byteshuffle"
+    aliases = ("shuffle",)
+    description = "Byte shuffle filter (HDF5 / Blosc shuffle)"
+    library = "built in"
+    _native = "_byteshuffle"
+
+    def _encode(self, data, out, *, itemsize=None):
+        return self._shuffle(data, out, itemsize, EncodeError, inverse=False)
+
+    def _decode(self, buf, out, *, itemsize=None):
+        return self._shuffle(buf, out, itemsize, DecodeError, inverse=True, arrays=(out, buf))
+
+    def _shuffle(self, src, out, itemsize, error, inverse, arrays=None):
+        itemsize = _itemsize(*(arrays or (src,))) if itemsize is None else itemsize
+        itemsize = check_int(self.name, "itemsize", itemsize, 1, 1 << 20)
+        n = _nbytes(src)
+        if n % itemsize:
+            raise error(f"byteshuffle: {n} bytes is not a whole number of {itemsize}-byte items")
+        if out is not None and _nbytes(out) != n:
+            raise error(f"byteshuffle: data is {n} bytes, out has {_nbytes(out)}")
+        return self.native.shuffle(src, out, itemsize, inverse)
+
+
+@register
 class NoCompression(Compressor):
     """The identity: a placeholder where a filter chain wants a codec."""
 
@@ -357,3 +389,29 @@ class NoCompression(Compressor):
             raise DecodeError(f"none: data is {view.nbytes} bytes, out has {target.nbytes}")
         target[:] = view
         return out
+
+
+@register
+class Lzw(Compressor):
+    """TIFF LZW (TIFF 6.0 section 13), as TIFF compression 5 and tifffile use it."""
+
+    name = "lzw"
+    description = "TIFF-flavoured LZW (MSB-first, early change)"
+    library = "built in"
+    _native = "_lzw"
+
+    def _encode(self, data, out):
+        return self.native.encode(data, out)
+
+
+@register
+class PackBits(Compressor):
+    """PackBits run-length coding (TIFF compression 32773)."""
+
+    name = "packbits"
+    description = "PackBits run-length coding"
+    library = "built in"
+    _native = "_packbits"
+
+    def _encode(self, data, out):
+        return self.native.encode(data, out)

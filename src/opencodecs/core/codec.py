@@ -16,7 +16,8 @@ class Codec:
     Subclasses set the class attributes and implement `_encode(data, out, **opts)`
     and `_decode(buf, out, **opts)`; their keyword arguments are the options, so an
     unknown option raises TypeError. `_native` names the module under
-    `opencodecs._native` that wraps `library`.
+    `opencodecs._native` that wraps `library`; a codec served by a third-party
+    Python binding names that module (and PyPI package) in `_binding` instead.
     """
 
     name: str = ""
@@ -25,6 +26,7 @@ class Codec:
     description: str = ""
     library: str = ""
     _native: str | None = None
+    _binding: str | None = None
     # A more specific variant of another format (its name): wins magic-byte
     # matches over that format, never its file extensions.
     refines: str | None = None
@@ -40,7 +42,9 @@ class Codec:
 
     @cached_property
     def native(self):
-        """The native module; raises CodecUnavailableError if it was not built."""
+        """The native module (or binding); CodecUnavailableError if it is missing."""
+        if self._binding is not None:
+            return import_binding(self.name, self._binding)
         if self._native is None:
             return None
         return import_native(self.name, self._native, self.library)
@@ -114,6 +118,13 @@ def check_decoded_size(codec: str, dtype, shape) -> int:
         raise DecodeError(f"{codec}: array of shape {tuple(shape)} and dtype {dtype} needs "
                           f"{nbytes} bytes, over max_decoded_bytes={config.max_decoded_bytes}")
     return nbytes
+def import_binding(codec: str, module: str):
+    """The Python binding `module`; CodecUnavailableError naming its PyPI package if missing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise CodecUnavailableError(
+            f"{codec}: needs the Python package {module!r} (pip install {module}): {e}") from None
 
 
 def numthreads_or_default(numthreads) -> int:

@@ -13,7 +13,19 @@ _MMAP_THRESHOLD = 1 << 20
 
 
 def is_path(obj) -> bool:
+    """A local path or a URL (both name a file rather than hold its bytes)."""
     return isinstance(obj, (str, os.PathLike))
+
+
+def is_url(obj) -> bool:
+    return isinstance(obj, str) and obj.startswith(("http://", "https://"))
+
+
+def _fetch(url, offset=0, n=None) -> memoryview:
+    from .sources import HTTPSource
+    with HTTPSource(url) as source:
+        n = source.size - offset if n is None else min(n, source.size - offset)
+        return source.read_at(offset, max(n, 0))
 
 
 def map_file(path):
@@ -38,6 +50,8 @@ def as_buffer(src):
         return src
     if isinstance(src, np.ndarray):
         return src if src.flags.c_contiguous else np.ascontiguousarray(src)
+    if is_url(src):
+        return _fetch(src)
     if is_path(src):
         return map_file(src)
     read = getattr(src, "read", None)
@@ -51,7 +65,9 @@ def as_buffer(src):
 
 
 def read_head(src, n: int = 64) -> bytes:
-    """The first `n` bytes of a path or buffer."""
+    """The first `n` bytes of a path, URL or buffer."""
+    if is_url(src):
+        return bytes(_fetch(src, 0, n))
     if is_path(src):
         with open(src, "rb") as f:
             return f.read(n)

@@ -11,7 +11,7 @@ import mmap
 import os
 
 from .errors import DecodeError
-from .io import is_path
+from .io import is_path, is_url
 
 # Ranges closer than this are fetched as one span by sources that pay per request.
 COALESCE_GAP = 64 << 10
@@ -153,9 +153,11 @@ class FileSource(BufferSource):
 
 
 def open_source(src) -> DataSource:
-    """A DataSource over a path, a binary file object, or an in-memory buffer."""
+    """A DataSource over a path, an http(s) URL, a binary file object, or a buffer."""
     if isinstance(src, DataSource):
         return src
+    if is_url(src):
+        return HTTPSource(src)
     if is_path(src):
         return FileSource(src)
     if hasattr(src, "read"):
@@ -166,3 +168,123 @@ def open_source(src) -> DataSource:
             return BufferSource(getbuffer() if getbuffer else src.read())
         return FileSource(src)
     return BufferSource(src)
+
+
+class HTTPSource(DataSource):
+    """A file on an HTTP(S) server that answers Range requests.
+
+    Each thread keeps its own keep-alive connection. Small reads (headers,
+    directories) fetch the aligned 64 KiB block around them and keep the last
+    few blocks, so parsing a container costs a request or two. `read_many`
+    coalesces nearby ranges into spans (COALESCE_GAP) and fetches the spans in
+    parallel, `max_workers` at a time, so a read of many tiles costs few requests.
+    """
+
+    BLOCK = 64 << 10
+    CACHED_BLOCKS = 16
+
+    def __init__(self, url: str, *, max_workers: int = 8, timeout: float = 30.0, headers=None):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        self.name = url
+        self._scheme, self._netloc = parts.scheme, parts.netloc
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._timeout = timeout
+        self._headers = dict(headers or {})
+        self._local = threading.local()
+        self._blocks = {}  # block index -> bytes, oldest first
+        self._blocks_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=max(1, max_workers),
+                                            thread_name_prefix="opencodecs-http")
+        self.requests = 0  # range requests sent, for tests and benchmarks
+        self.size = self._probe_size()
+
+    def _connection(self):
+        import http.client
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            conn = self._local.conn = cls(self._netloc, timeout=self._timeout)
+        return conn
+
+    def _get(self, first: int, last: int):
+        """(status, headers, body) of GET with Range bytes=first-last, retried once on a stale connection."""
+        import http.client
+        headers = {**self._headers, "Range": f"bytes={first}-{last}"}
+        for attempt in (0, 1):
+            conn = self._connection()
+            try:
+                conn.request("GET", self._path, headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+                self.requests += 1
+                return response.status, response, body
+            except (http.client.HTTPException, ConnectionError):
+                conn.close()
+                self._local.conn = None
+                if attempt:
+                    raise
+
+    def _probe_size(self) -> int:
+        """The total size, from the answer to a request for the first block (kept)."""
+        status, response, body = self._get(0, self.BLOCK - 1)
+        if status == 404:
+            raise FileNotFoundError(f"{self.name}: HTTP 404")
+        if status != 206:
+            raise OSError(f"{self.name}: the server does not answer range requests (HTTP {status})")
+        total = response.getheader("Content-Range", "").rpartition("/")[2]
+        if not total.isdigit():
+            raise OSError(f"{self.name}: no total size in Content-Range")
+        self._blocks[0] = body
+        return int(total)
+
+    def _block(self, index: int) -> bytes:
+        with self._blocks_lock:
+            block = self._blocks.get(index)
+        if block is None:
+            start = index * self.BLOCK
+            block = bytes(self._fetch(start, min(self.BLOCK, self.size - start)))
+            with self._blocks_lock:
+                self._blocks[index] = block
+                while len(self._blocks) > self.CACHED_BLOCKS:
+                    del self._blocks[next(iter(self._blocks))]
+        return block
+
+    def _read(self, offset, n):
+        if n == 0:
+            return memoryview(b"")
+        first, last = offset // self.BLOCK, (offset + n - 1) // self.BLOCK
+        if last - first <= 1 and n <= self.BLOCK:  # small read: through the block cache
+            data = b"".join(self._block(i) for i in range(first, last + 1))
+            start = offset - first * self.BLOCK
+            return memoryview(data)[start:start + n]
+        return self._fetch(offset, n)
+
+    def _fetch(self, offset, n):
+        if n == 0:
+            return memoryview(b"")
+        status, _, body = self._get(offset, offset + n - 1)
+        if status != 206 or len(body) != n:
+            raise OSError(f"{self.name}: range {offset}+{n} answered HTTP {status} with {len(body)} bytes")
+        return memoryview(body)
+
+    def read_many(self, ranges) -> list:
+        ranges = list(ranges)
+        for offset, n in ranges:
+            self._check(offset, n)
+        spans = list(coalesce(ranges, COALESCE_GAP))
+        bodies = list(self._executor.map(lambda s: self._fetch(s[0], s[1] - s[0]), spans))
+        views = [None] * len(ranges)
+        for (start, _, members), body in zip(spans, bodies):
+            for i in members:
+                offset, n = ranges[i]
+                views[i] = body[offset - start:offset - start + n]
+        return views
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False)

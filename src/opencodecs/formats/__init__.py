@@ -1,2 +1,3 @@
 """Containers: one package per file format; importing a package registers its codec."""
-from . import tiff  # noqa: F401
+
+from . import czi, ndtiff, tiff  # noqa: F401
