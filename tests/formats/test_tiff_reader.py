@@ -509,3 +509,19 @@ def test_combinations_of_options_stay_consistent():
                           bigtiff=bigtiff, compression="zlib", planarconfig="separate",
                           photometric="minisblack", metadata=None)
         assert_same_as_tifffile(blob)
+
+
+def test_pages_and_regions_over_http(http_server):
+    """The same reader over an HTTP range server: few requests for a region."""
+    base, root, log = http_server
+    data = np.stack([image((512, 512), "u2", seed=i) for i in range(3)])
+    tifffile.imwrite(root / "remote.tif", data, tile=(64, 64), compression="zstd",
+                     photometric="minisblack", metadata=None)
+    before = len(log.read_text().splitlines()) if log.exists() else 0
+    with TiffReader(f"{base}/remote.tif") as reader:
+        np.testing.assert_array_equal(reader.read_region(0, 100, 200, 50, 60),
+                                      data[0, 100:150, 200:260])
+        np.testing.assert_array_equal(reader.pages[2].read_region(300, 10, 64, 64),
+                                      data[2, 300:364, 10:74])
+    assert len(log.read_text().splitlines()) - before <= 8
+    np.testing.assert_array_equal(oc.read(f"{base}/remote.tif", format="tiff"), data)

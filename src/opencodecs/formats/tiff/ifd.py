@@ -19,10 +19,14 @@ from .tags import FIELD_TYPES, TAG_NAMES
 TAG_CODES = {name: code for code, name in TAG_NAMES.items()}
 
 _ASCII, _BYTE, _UNDEFINED, _RATIONAL, _SRATIONAL = 2, 1, 7, 5, 10
-# The chain walker reads windows of the file this large at first, doubling up
-# to the maximum: free for memory-mapped files, few requests for remote ones.
-_WINDOW_FIRST = 256 << 10
-_WINDOW_MAX = 64 << 20
+# The chain walker reads windows of the file: from memory, large ones (free);
+# from other sources, small ones at each IFD, which a remote source serves
+# from the blocks it caches.
+_WINDOW_MEMORY = 64 << 20
+_WINDOW_SMALL = 4 << 10
+_GUESS_ENTRIES = 32
+# Out-of-line tag values spread over at most this many bytes are read at once.
+_VALUES_SPAN = 64 << 10
 
 
 class Layout:
@@ -144,12 +148,21 @@ def _decode_value(field: int, count: int, raw, byteorder: str):
 
 def read_ifd(source, layout: Layout, offset: int) -> tuple:
     """(Tags, next IFD offset) of the IFD at `offset`."""
-    count = int(np.frombuffer(source.read_at(offset, layout.count_size), layout.count_dtype)[0])
+    # One read holds an IFD of up to _GUESS_ENTRIES entries; larger ones take two.
+    guess = min(source.size - offset,
+                layout.count_size + _GUESS_ENTRIES * layout.entry_size + layout.pointer_size)
+    head = source.read_at(offset, guess)
+    if len(head) < layout.count_size:
+        raise DecodeError(f"tiff: IFD at offset {offset} is cut off by the end of the file")
+    count = int(np.frombuffer(head, layout.count_dtype, 1)[0])
     size = count * layout.entry_size + layout.pointer_size
     if offset + layout.count_size + size > source.size:
         raise DecodeError(f"tiff: IFD at offset {offset} declares {count} entries, "
                           f"more than the {source.size}-byte file holds")
-    body = source.read_at(offset + layout.count_size, size)
+    if layout.count_size + size <= len(head):
+        body = head[layout.count_size:layout.count_size + size]
+    else:
+        body = source.read_at(offset + layout.count_size, size)
     entries = np.frombuffer(body, layout.entry_dtype, count).tolist()
     next_offset = int(np.frombuffer(body, layout.pointer_dtype, 1, count * layout.entry_size)[0])
     order = "little" if layout.byteorder == "<" else "big"
@@ -166,9 +179,20 @@ def read_ifd(source, layout: Layout, offset: int) -> tuple:
             pending.append((code, field, n))
             ranges.append((int.from_bytes(value, order), nbytes))
     if ranges:
-        for (code, field, n), raw in zip(pending, source.read_many(ranges)):
+        for (code, field, n), raw in zip(pending, _read_values(source, ranges)):
             found[code] = (field, n, raw)
     return Tags(found, layout.byteorder), next_offset
+
+
+def _read_values(source, ranges) -> list:
+    """The bytes of `ranges`: one read when they lie close together (as writers
+    put them, after the IFD), else one read_many."""
+    start = min(o for o, _ in ranges)
+    stop = max(o + n for o, n in ranges)
+    if stop - start > _VALUES_SPAN:
+        return source.read_many(ranges)
+    span = source.read_at(start, stop - start)
+    return [span[o - start:o - start + n] for o, n in ranges]
 
 
 class IfdChain:
@@ -189,7 +213,7 @@ class IfdChain:
         self._brent = np.array([first, 1, 0], np.uint64)  # loop detector state
         self._window = memoryview(b"")
         self._base = 0
-        self._window_size = _WINDOW_FIRST
+        self._window_size = _WINDOW_MEMORY if source.in_memory else _WINDOW_SMALL
         self._walker = import_native("tiff", "_tiff_chain", "the IFD chain walker")
 
     def offset(self, index: int) -> int:
@@ -240,7 +264,6 @@ class IfdChain:
             self._window_size *= 2  # one IFD larger than the window: widen it
         self._window = self._source.read_at(offset, min(self._window_size, size - offset))
         self._base = offset
-        self._window_size = min(self._window_size * 2, _WINDOW_MAX)
 
     def release(self) -> None:
         """Drop the view of the file the walker holds."""

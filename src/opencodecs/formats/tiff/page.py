@@ -10,6 +10,7 @@ byte order and predictor are undone, and its needed part is copied out.
 
 import math
 import threading
+from functools import cached_property
 
 import numpy as np
 
@@ -141,6 +142,11 @@ class TiffPage:
         self.chunk_grid = (self._planes, _ceil_div(self.length, self.chunk_shape[0]),
                            _ceil_div(self.width, self.chunk_shape[1]))
         n_chunks = self._planes * self.chunk_grid[1] * self.chunk_grid[2]
+        row_bytes = _ceil_div(self.chunk_shape[1] * self._chunk_samples * self.bits, 8)
+        self._chunk_nbytes = self.chunk_shape[0] * row_bytes
+        # A last strip holds only the rows left: that many bytes less per plane.
+        self._last_strip_short = 0 if self.is_tiled else \
+            (self.chunk_shape[0] * self.chunk_grid[1] - self.length) * row_bytes
         if offsets not in tags or counts not in tags:
             self._fail("no strip or tile offsets and byte counts")
         self.dataoffsets = tags.array(offsets).astype(np.uint64, copy=False)
@@ -194,6 +200,10 @@ class TiffPage:
             self._fail(f"ColorMap has {len(colormap)} values, not a multiple of 3")
         return colormap.reshape(3, -1)
 
+    @cached_property
+    def _codec(self):
+        return _codec_for(self.compression)
+
     @property
     def compression_name(self) -> str:
         return T.COMPRESSIONS.get(self.compression, str(self.compression))
@@ -234,10 +244,9 @@ class TiffPage:
         per_plane = self.chunk_grid[1] * grid_cols
         chunks = [p * per_plane + r * grid_cols + c
                   for p in range(self._planes) for r in rows for c in cols]
-        self.check_stored_size(chunks)
+        blobs = self._fetch(chunks)
         out = self._output(self._region_shape(h, w), out)
         planes = out.reshape(self._planes, h, w, self._chunk_samples)
-        blobs = self._fetch(chunks)
 
         def one(k):
             i = chunks[k]
@@ -272,11 +281,10 @@ class TiffPage:
         if not self.is_tiled:
             raise ValueError(f"tiff: {self.name} is stored in strips; use read_region")
         chunks = [self._tile_number(i) for i in indices]
-        self.check_stored_size(chunks)
+        blobs = self._fetch(chunks)
         shape = (len(chunks), *self.tile) + ((self._chunk_samples,) if self._chunk_samples > 1 else ())
         out = self._output(shape, out)
         tiles = out.reshape(len(chunks), *self.tile, self._chunk_samples)
-        blobs = self._fetch(chunks)
 
         def one(k):
             if self._direct_ok(tiles[k]):
@@ -317,28 +325,35 @@ class TiffPage:
                               f"shape {tuple(shape)}")
         return out
 
-    def check_stored_size(self, chunks=None) -> None:
-        """DecodeError unless the bytes stored for `chunks` (all by default)
-        could decode to the image size the tags claim: checked before allocating."""
-        chunks = np.arange(len(self.databytecounts)) if chunks is None else \
-            np.asarray(chunks, np.intp)
-        counts = np.minimum(self.databytecounts[chunks], self._source.size).astype(np.int64)
-        rows, cols = self.chunk_shape
-        row_bytes = _ceil_div(cols * self._chunk_samples * self.bits, 8)
-        if not self.is_tiled:  # a last strip holds only the rows left
-            first_rows = (chunks % self.chunk_grid[1]) * rows
-            rows = np.minimum(rows, self.length - first_rows)
-        needed = np.broadcast_to(np.asarray(rows, np.int64) * row_bytes, counts.shape)
-        sparse = needed[counts == 0]
+    def check_stored_size(self) -> None:
+        """DecodeError unless the bytes stored for the page could decode to the
+        image size its tags claim: checked before allocating the whole image."""
+        counts = np.minimum(self.databytecounts, self._source.size)
+        self._check_justified(len(counts), int(counts.sum()), int(np.count_nonzero(counts == 0)))
+
+    def _check_justified(self, n: int, stored: int, n_sparse: int) -> None:
+        """DecodeError unless `n` chunks of `stored` bytes in all (`n_sparse`
+        of them empty) can decode to what the tags claim they hold."""
+        nbytes = self._chunk_nbytes
         ratio = _MAX_RATIO.get(self.compression, 1 << 20)
-        possible = int(counts.sum()) * ratio + len(counts) * _SLACK + int(sparse.sum())
-        if int(needed.sum()) > possible or (len(sparse) and int(sparse.max()) > _SPARSE_MAX):
-            self._fail(f"{len(counts)} chunks needing {int(needed.sum())} bytes cannot come "
-                       f"from {int(counts.sum())} stored bytes of {self.compression_name} data")
+        possible = stored * ratio + n * _SLACK + n_sparse * nbytes + \
+            self._planes * self._last_strip_short
+        if n * nbytes > possible or (n_sparse and nbytes > _SPARSE_MAX):
+            self._fail(f"{n} chunks of {nbytes} bytes cannot come from {stored} stored "
+                       f"bytes of {self.compression_name} data")
 
     def _fetch(self, chunks) -> list:
-        return self._source.read_many(
-            zip(self.dataoffsets[chunks].tolist(), self.databytecounts[chunks].tolist()))
+        """The stored bytes of `chunks` (one read_many), checked to be able to
+        hold what the chunks claim before anything is allocated for them."""
+        if len(chunks) == 1:
+            i = chunks[0]
+            blobs = [self._source.read_at(int(self.dataoffsets[i]), int(self.databytecounts[i]))]
+        else:
+            blobs = self._source.read_many(zip(self.dataoffsets[chunks].tolist(),
+                                               self.databytecounts[chunks].tolist()))
+        sizes = [len(b) for b in blobs]
+        self._check_justified(len(sizes), sum(sizes), sizes.count(0))
+        return blobs
 
     def _chunk_rows(self, cy: int) -> int:
         """Rows a chunk starting at image row `cy` decodes to (a last strip is shorter)."""
@@ -389,7 +404,7 @@ class TiffPage:
                 raise DecodeError(f"{len(blob)} bytes of uncompressed data, {flat.nbytes} needed")
             flat[...] = np.frombuffer(blob, np.uint8, flat.nbytes)
             return
-        codec = _codec(code)
+        codec = self._codec
         if code not in _BYTE_STREAM:
             self._decode_image(codec, blob, dst)
             return
@@ -419,7 +434,7 @@ class TiffPage:
             codec.decode(blob, out=image)
 
 
-def _codec(code: int):
+def _codec_for(code: int):
     """The registry codec for a TIFF compression code."""
     name = T.COMPRESSIONS.get(code)
     if name is None:
