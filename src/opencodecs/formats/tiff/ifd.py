@@ -100,9 +100,16 @@ class Tags(Mapping):
             return self._values[code]
         except KeyError:
             pass
-        field, count, raw = self._entries[code]
+        field, count, raw = self._raw(code)
         value = self._values[code] = _decode_value(field, count, raw, self._byteorder)
         return value
+
+    def _raw(self, code):
+        field, count, raw = self._entries[code]
+        if raw is None:
+            raise DecodeError(f"tiff: the values of tag {TAG_NAMES.get(code, code)} lie "
+                              f"outside the file")
+        return field, count, raw
 
     def __contains__(self, key):
         try:
@@ -118,9 +125,10 @@ class Tags(Mapping):
 
     def array(self, key) -> np.ndarray:
         """A numeric tag's values as a native-order 1-D array."""
-        field, count, raw = self._entries[self._code(key)]
+        field, count, raw = self._raw(self._code(key))
         if field in (_ASCII, _RATIONAL, _SRATIONAL):
-            raise TypeError(f"tag {key!r} is not an integer or float array")
+            raise DecodeError(f"tiff: tag {key!r} holds {FIELD_TYPES[field][0]} values, "
+                              f"not an array of numbers")
         dtype = np.dtype(self._byteorder + FIELD_TYPES[field][2])
         return np.frombuffer(raw, dtype, count).astype(dtype.newbyteorder("="), copy=False)
 
@@ -174,10 +182,12 @@ def read_ifd(source, layout: Layout, offset: int) -> tuple:
         nbytes = n * FIELD_TYPES[field][1]
         if nbytes <= inline:
             found[code] = (field, n, value[:nbytes])
-        else:
-            found[code] = None
+            continue
+        start = int.from_bytes(value, order)
+        found[code] = (field, n, None)  # values outside the file: an error if ever used
+        if start + nbytes <= source.size:
             pending.append((code, field, n))
-            ranges.append((int.from_bytes(value, order), nbytes))
+            ranges.append((start, nbytes))
     if ranges:
         for (code, field, n), raw in zip(pending, _read_values(source, ranges)):
             found[code] = (field, n, raw)

@@ -92,45 +92,44 @@ class TiffPage:
     def _fail(self, message):
         raise DecodeError(f"tiff: {self.name}: {message}")
 
-    def _one_value(self, code, default, tag_name):
-        """A tag that may repeat per sample but must be the same for every sample."""
+    def _int_tag(self, code, default):
+        """A tag holding one integer, or one per sample that must all be equal."""
         value = self.tags.get(code, default)
-        if isinstance(value, tuple):
-            if not value or any(v != value[0] for v in value):
-                self._fail(f"{tag_name} {value} differs between samples")
-            value = value[0]
-        return value
+        values = value if isinstance(value, tuple) else (value,)
+        if not values or not all(isinstance(v, int) and v == values[0] for v in values):
+            self._fail(f"tag {T.TAG_NAMES.get(code, code)}={value!r} is not one integer")
+        return values[0]
 
     def _read_geometry(self):
-        tags = self.tags
+        tags, get = self.tags, self._int_tag
         for code, what in ((T.IMAGE_WIDTH, "ImageWidth"), (T.IMAGE_LENGTH, "ImageLength")):
             if code not in tags:
                 self._fail(f"no {what} tag")
-        self.width = int(tags[T.IMAGE_WIDTH])
-        self.length = int(tags[T.IMAGE_LENGTH])
-        self.samples = int(tags.get(T.SAMPLES_PER_PIXEL, 1))
+        self.width = get(T.IMAGE_WIDTH, 0)
+        self.length = get(T.IMAGE_LENGTH, 0)
+        self.samples = get(T.SAMPLES_PER_PIXEL, 1)
         if self.width < 1 or self.length < 1 or self.samples < 1:
             self._fail(f"invalid size {self.length}x{self.width}x{self.samples}")
-        if int(tags.get(32997, 1)) != 1:
+        if get(T.IMAGE_DEPTH, 1) != 1:
             self._fail("volumetric data (ImageDepth > 1) is not supported")
-        self.bits = int(self._one_value(T.BITS_PER_SAMPLE, 1, "BitsPerSample"))
-        self.sample_format = int(self._one_value(T.SAMPLE_FORMAT, 1, "SampleFormat"))
-        self.compression = int(tags.get(T.COMPRESSION, 1))
+        self.bits = get(T.BITS_PER_SAMPLE, 1)
+        self.sample_format = get(T.SAMPLE_FORMAT, 1)
+        self.compression = get(T.COMPRESSION, 1)
         self.photometric = tags.get(T.PHOTOMETRIC)
-        self.predictor = int(tags.get(T.PREDICTOR, 1))
-        self.planar = int(tags.get(T.PLANAR_CONFIGURATION, 1)) if self.samples > 1 else 1
-        self.subfile_type = int(tags.get(T.NEW_SUBFILE_TYPE, 0))
-        self.fill_order = int(tags.get(T.FILL_ORDER, 1))
+        self.predictor = get(T.PREDICTOR, 1)
+        self.planar = get(T.PLANAR_CONFIGURATION, 1) if self.samples > 1 else 1
+        self.subfile_type = get(T.NEW_SUBFILE_TYPE, 0)
+        self.fill_order = get(T.FILL_ORDER, 1)
         self.dtype = self._sample_dtype()
         self.is_tiled = T.TILE_WIDTH in tags
         if self.is_tiled:
-            self.tile = (int(tags.get(T.TILE_LENGTH, 0)), int(tags[T.TILE_WIDTH]))
+            self.tile = (get(T.TILE_LENGTH, 0), get(T.TILE_WIDTH, 0))
             offsets, counts = T.TILE_OFFSETS, T.TILE_BYTE_COUNTS
             if min(self.tile) < 1:
                 self._fail(f"invalid tile size {self.tile}")
         else:
             self.tile = None
-            rows = int(self._one_value(T.ROWS_PER_STRIP, self.length, "RowsPerStrip"))
+            rows = get(T.ROWS_PER_STRIP, self.length)
             if rows < 1:
                 self._fail("RowsPerStrip is 0")
             offsets, counts = T.STRIP_OFFSETS, T.STRIP_BYTE_COUNTS
@@ -149,8 +148,8 @@ class TiffPage:
             (self.chunk_shape[0] * self.chunk_grid[1] - self.length) * row_bytes
         if offsets not in tags or counts not in tags:
             self._fail("no strip or tile offsets and byte counts")
-        self.dataoffsets = tags.array(offsets).astype(np.uint64, copy=False)
-        self.databytecounts = tags.array(counts).astype(np.uint64, copy=False)
+        self.dataoffsets = self._offsets_tag(offsets)
+        self.databytecounts = self._offsets_tag(counts)
         if len(self.dataoffsets) != n_chunks or len(self.databytecounts) != n_chunks:
             kind = "tiles" if self.is_tiled else "strips"
             self._fail(f"{len(self.dataoffsets)} {kind} offsets and {len(self.databytecounts)} "
@@ -161,6 +160,12 @@ class TiffPage:
             self.shape = (self.length, self.width, self.samples)
         else:
             self.shape = (self.length, self.width)
+
+    def _offsets_tag(self, code) -> np.ndarray:
+        values = self.tags.array(code)
+        if values.dtype.kind not in "ui":
+            self._fail(f"tag {T.TAG_NAMES[code]} holds {values.dtype} values, not integers")
+        return values.astype(np.uint64)
 
     def _sample_dtype(self):
         fmt, bits = self.sample_format, self.bits
@@ -184,11 +189,12 @@ class TiffPage:
     @property
     def subifds(self) -> tuple:
         """Offsets of this page's SubIFDs (pyramid levels, usually)."""
-        return tuple(int(o) for o in self.tags.array(T.SUB_IFDS)) if T.SUB_IFDS in self.tags else ()
+        return tuple(self._offsets_tag(T.SUB_IFDS).tolist()) if T.SUB_IFDS in self.tags else ()
 
     @property
     def description(self) -> str:
-        return self.tags.get(T.IMAGE_DESCRIPTION, "")
+        text = self.tags.get(T.IMAGE_DESCRIPTION, "")
+        return text if isinstance(text, str) else ""
 
     @property
     def colormap(self):
