@@ -19,6 +19,7 @@ from .tags import FIELD_TYPES, TAG_NAMES
 TAG_CODES = {name: code for code, name in TAG_NAMES.items()}
 
 _ASCII, _BYTE, _UNDEFINED, _RATIONAL, _SRATIONAL = 2, 1, 7, 5, 10
+_UNSIGNED = {1, 3, 4, 13, 16, 18}  # BYTE, SHORT, LONG, IFD, LONG8, IFD8
 # The chain walker reads windows of the file: from memory, large ones (free);
 # from other sources, small ones at each IFD, which a remote source serves
 # from the blocks it caches.
@@ -85,10 +86,10 @@ class Tags(Mapping):
     as TileOffsets.
     """
 
-    def __init__(self, entries: dict, byteorder: str):
+    def __init__(self, entries: dict, byteorder: str, values: dict):
         self._entries = entries  # code -> (field type, count, raw bytes)
         self._byteorder = byteorder
-        self._values = {}
+        self._values = values  # code -> decoded value, filled on access
 
     @staticmethod
     def _code(key):
@@ -103,6 +104,12 @@ class Tags(Mapping):
         field, count, raw = self._raw(code)
         value = self._values[code] = _decode_value(field, count, raw, self._byteorder)
         return value
+
+    def get(self, key, default=None):
+        code = TAG_CODES.get(key) if isinstance(key, str) else key
+        if code in self._values:  # the common case, kept fast: integers decoded up front
+            return self._values[code]
+        return self[code] if code in self._entries else default
 
     def _raw(self, code):
         field, count, raw = self._entries[code]
@@ -175,13 +182,15 @@ def read_ifd(source, layout: Layout, offset: int) -> tuple:
     next_offset = int(np.frombuffer(body, layout.pointer_dtype, 1, count * layout.entry_size)[0])
     order = "little" if layout.byteorder == "<" else "big"
     inline = layout.pointer_size
-    found, ranges, pending = {}, [], []
+    found, values, ranges, pending = {}, {}, [], []
     for code, field, n, value in entries:
         if code in found or field not in FIELD_TYPES:
             continue  # a repeated tag keeps its first value; unknown types are skipped
         nbytes = n * FIELD_TYPES[field][1]
         if nbytes <= inline:
             found[code] = (field, n, value[:nbytes])
+            if n == 1 and field in _UNSIGNED:  # most tags: one unsigned integer
+                values[code] = int.from_bytes(value[:nbytes], order)
             continue
         start = int.from_bytes(value, order)
         found[code] = (field, n, None)  # values outside the file: an error if ever used
@@ -191,7 +200,7 @@ def read_ifd(source, layout: Layout, offset: int) -> tuple:
     if ranges:
         for (code, field, n), raw in zip(pending, _read_values(source, ranges)):
             found[code] = (field, n, raw)
-    return Tags(found, layout.byteorder), next_offset
+    return Tags(found, layout.byteorder, values), next_offset
 
 
 def _read_values(source, ranges) -> list:
