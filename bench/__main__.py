@@ -5,10 +5,11 @@ import os
 import sys
 import time
 
-from . import compression, czi, tiff_read
+from . import compression, czi, ndtiff, tiff_read
 from .harness import markdown, run, save
 
-SUITES = {"compression": compression.workloads, "czi": czi.workloads, "tiff_read": tiff_read.workloads}
+SUITES = {"compression": compression.workloads, "czi": czi.workloads, "ndtiff": ndtiff.workloads,
+          "tiff_read": tiff_read.workloads}
 
 
 def main() -> int:

@@ -99,3 +99,11 @@ def test_coalescing_source_reads_each_span_once():
     views = src.read_many([(0, 10), (20, 10), (10 << 20 if False else 200_000, 5)])
     assert [bytes(v) for v in views] == [DATA[0:10], DATA[20:30], DATA[200_000:200_005]]
     assert Counting.calls == 2
+
+
+def test_read_into_fills_caller_memory(source):
+    out = np.empty(5000, np.uint8)
+    source.read_into(1000, out)
+    assert out.tobytes() == DATA[1000:6000]
+    with pytest.raises(oc.DecodeError):
+        source.read_into(len(DATA) - 10, out)

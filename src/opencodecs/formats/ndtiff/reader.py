@@ -145,9 +145,7 @@ class NDTiffReader(Reader):
         return source
 
     def _read_into(self, entry: int, out: np.ndarray) -> None:
-        r = self._records[entry]
-        view = self._file(int(self._file_of[entry])).read_at(int(r[4]), self._image_bytes)
-        out.reshape(-1).view(np.uint8)[:] = np.frombuffer(view, np.uint8)
+        self._file(int(self._file_of[entry])).read_into(int(self._records[entry, 4]), out)
 
     def _entry(self, coords: dict) -> int:
         names = list(self.axes)
@@ -195,9 +193,10 @@ class NDTiffReader(Reader):
         table = self._image_at[key[:naxes]]
         squeeze_table = np.ndim(table) == 0
         entries = np.atleast_1d(table)
-        out = np.zeros(entries.shape + self.image_shape, self.dtype)
+        out = np.empty(entries.shape + self.image_shape, self.dtype)
         flat_entries, flat_out = entries.reshape(-1), out.reshape((-1,) + self.image_shape)
         present = np.nonzero(flat_entries >= 0)[0]
+        flat_out[flat_entries < 0] = 0  # never acquired
         parallel_for(lambda k: self._read_into(int(flat_entries[present[k]]), flat_out[present[k]]),
                      len(present), self.numthreads)
         if squeeze_table:
