@@ -35,6 +35,7 @@ class Layout:
 
     def __init__(self, byteorder: str, bigtiff: bool):
         self.byteorder = byteorder  # "<" or ">"
+        self.order = "little" if byteorder == "<" else "big"  # for int.from_bytes
         self.bigtiff = bigtiff
         self.header_size = 16 if bigtiff else 8
         self.count_size = 8 if bigtiff else 2
@@ -164,23 +165,24 @@ def _decode_value(field: int, count: int, raw, byteorder: str):
 def read_ifd(source, layout: Layout, offset: int) -> tuple:
     """(Tags, next IFD offset) of the IFD at `offset`."""
     # One read holds an IFD of up to _GUESS_ENTRIES entries; larger ones take two.
-    guess = min(source.size - offset,
-                layout.count_size + _GUESS_ENTRIES * layout.entry_size + layout.pointer_size)
+    count_size, order = layout.count_size, layout.order
+    guess = min(source.size - offset, count_size + _GUESS_ENTRIES * layout.entry_size
+                + layout.pointer_size)
     head = source.read_at(offset, guess)
-    if len(head) < layout.count_size:
+    if len(head) < count_size:
         raise DecodeError(f"tiff: IFD at offset {offset} is cut off by the end of the file")
-    count = int(np.frombuffer(head, layout.count_dtype, 1)[0])
-    size = count * layout.entry_size + layout.pointer_size
-    if offset + layout.count_size + size > source.size:
+    count = int.from_bytes(head[:count_size], order)
+    entries_size = count * layout.entry_size
+    size = entries_size + layout.pointer_size
+    if offset + count_size + size > source.size:
         raise DecodeError(f"tiff: IFD at offset {offset} declares {count} entries, "
                           f"more than the {source.size}-byte file holds")
-    if layout.count_size + size <= len(head):
-        body = head[layout.count_size:layout.count_size + size]
+    if count_size + size <= len(head):
+        body = head[count_size:count_size + size]
     else:
-        body = source.read_at(offset + layout.count_size, size)
+        body = source.read_at(offset + count_size, size)
     entries = np.frombuffer(body, layout.entry_dtype, count).tolist()
-    next_offset = int(np.frombuffer(body, layout.pointer_dtype, 1, count * layout.entry_size)[0])
-    order = "little" if layout.byteorder == "<" else "big"
+    next_offset = int.from_bytes(body[entries_size:], order)
     inline = layout.pointer_size
     found, values, ranges, pending = {}, {}, [], []
     for code, field, n, value in entries:
@@ -188,9 +190,10 @@ def read_ifd(source, layout: Layout, offset: int) -> tuple:
             continue  # a repeated tag keeps its first value; unknown types are skipped
         nbytes = n * FIELD_TYPES[field][1]
         if nbytes <= inline:
-            found[code] = (field, n, value[:nbytes])
+            value = value[:nbytes]
+            found[code] = (field, n, value)
             if n == 1 and field in _UNSIGNED:  # most tags: one unsigned integer
-                values[code] = int.from_bytes(value[:nbytes], order)
+                values[code] = int.from_bytes(value, order)
             continue
         start = int.from_bytes(value, order)
         found[code] = (field, n, None)  # values outside the file: an error if ever used

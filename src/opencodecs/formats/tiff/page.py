@@ -95,6 +95,8 @@ class TiffPage:
     def _int_tag(self, code, default):
         """A tag holding one integer, or one per sample that must all be equal."""
         value = self.tags.get(code, default)
+        if type(value) is int:
+            return value
         values = value if isinstance(value, tuple) else (value,)
         if not values or not all(isinstance(v, int) and v == values[0] for v in values):
             self._fail(f"tag {T.TAG_NAMES.get(code, code)}={value!r} is not one integer")
@@ -334,8 +336,9 @@ class TiffPage:
     def check_stored_size(self) -> None:
         """DecodeError unless the bytes stored for the page could decode to the
         image size its tags claim: checked before allocating the whole image."""
-        counts = np.minimum(self.databytecounts, self._source.size)
-        self._check_justified(len(counts), int(counts.sum()), int(np.count_nonzero(counts == 0)))
+        size = self._source.size
+        counts = [min(c, size) for c in self.databytecounts.tolist()]
+        self._check_justified(len(counts), sum(counts), counts.count(0))
 
     def _check_justified(self, n: int, stored: int, n_sparse: int) -> None:
         """DecodeError unless `n` chunks of `stored` bytes in all (`n_sparse`
