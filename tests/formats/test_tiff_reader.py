@@ -4,6 +4,8 @@ regions); laziness; bad input."""
 
 import io
 import itertools
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -213,6 +215,27 @@ def test_image_and_array_codecs(case, layout):
     compression = case.split()[0]
     tile = {"tile": (32, 48)} if layout == "tiles" else {"rowsperstrip": 16}
     blob = tiff_bytes(image(shape, dtype), compression=compression, **options, **tile)
+    assert_same_as_tifffile(blob)
+
+
+@pytest.mark.parametrize("case", ["ycbcr tiles", "rgb strips", "grey tiles"])
+def test_jpeg_with_jpegtables_from_libtiff(tmp_path, case):
+    """libtiff (tiffcp) writes JPEG chunks as abbreviated streams sharing one JPEGTables tag."""
+    needs_codec("jpeg")
+    tiffcp = shutil.which("tiffcp")
+    if tiffcp is None:
+        pytest.skip("tiffcp (libtiff-tools) is not installed")
+    rgb = case != "grey tiles"
+    source = tmp_path / "in.tif"
+    tifffile.imwrite(source, image((100, 130, 3) if rgb else (100, 130), "u1"),
+                     photometric="rgb" if rgb else "minisblack")
+    options = {"ycbcr tiles": ["-c", "jpeg:90", "-t", "-w", "32", "-l", "32"],
+               "rgb strips": ["-c", "jpeg:r:90", "-r", "16"],
+               "grey tiles": ["-c", "jpeg", "-t", "-w", "32", "-l", "32"]}[case]
+    subprocess.run([tiffcp, *options, str(source), str(tmp_path / "out.tif")], check=True)
+    blob = (tmp_path / "out.tif").read_bytes()
+    with TiffReader(blob) as reader:
+        assert reader.pages[0].compression == 7 and "JPEGTables" in reader.pages[0].tags
     assert_same_as_tifffile(blob)
 
 
