@@ -202,6 +202,8 @@ IMAGE_CASES = {
     "webp": ("webp", (64, 96, 3), "u1", {"compressionargs": {"lossless": True}}, 0),
     "jpegxl": ("jxl", (64, 96, 3), "u1", {"compressionargs": {"lossless": True}}, 0),
     "lerc": ("lerc", (64, 96), "f4", {}, 0),
+    "lerc samples": ("lerc", (64, 96, 3), "f4", {"photometric": "minisblack",
+                                                 "planarconfig": "contig"}, 0),
     "lerc zstd": ("lerc", (64, 96), "u2", {"compressionargs": {"compression": "zstd"}}, 0),
     "lerc deflate": ("lerc", (64, 96), "u2", {"compressionargs": {"compression": "deflate"}}, 0),
 }
