@@ -194,25 +194,25 @@ def test_padded_last_strip():
 # -- image and array codecs (through the registry, when present) ----------------------
 
 IMAGE_CASES = {
-    "jpeg": ("jpeg", (64, 96, 3), "u1", {"photometric": "rgb"}, 0),
-    "jpeg ycbcr": ("jpeg", (64, 96, 3), "u1", {"photometric": "ycbcr"}, 0),
-    "jpeg grey": ("jpeg", (64, 96), "u1", {}, 0),
-    "jpeg2000": ("jpeg2k", (64, 96, 3), "u1", {"compressionargs": {"level": 0}}, 0),
-    "jpeg2000 u2": ("jpeg2k", (64, 96), "u2", {"compressionargs": {"level": 0}}, 0),
-    "webp": ("webp", (64, 96, 3), "u1", {"compressionargs": {"lossless": True}}, 0),
-    "jpegxl": ("jxl", (64, 96, 3), "u1", {"compressionargs": {"lossless": True}}, 0),
-    "lerc": ("lerc", (64, 96), "f4", {}, 0),
+    "jpeg": ("jpeg", (64, 96, 3), "u1", {"photometric": "rgb"}),
+    "jpeg ycbcr": ("jpeg", (64, 96, 3), "u1", {"photometric": "ycbcr"}),
+    "jpeg grey": ("jpeg", (64, 96), "u1", {}),
+    "jpeg2000": ("jpeg2k", (64, 96, 3), "u1", {"compressionargs": {"level": 0}}),
+    "jpeg2000 u2": ("jpeg2k", (64, 96), "u2", {"compressionargs": {"level": 0}}),
+    "webp": ("webp", (64, 96, 3), "u1", {"compressionargs": {"lossless": True}}),
+    "jpegxl": ("jxl", (64, 96, 3), "u1", {"compressionargs": {"lossless": True}}),
+    "lerc": ("lerc", (64, 96), "f4", {}),
     "lerc samples": ("lerc", (64, 96, 3), "f4", {"photometric": "minisblack",
-                                                 "planarconfig": "contig"}, 0),
-    "lerc zstd": ("lerc", (64, 96), "u2", {"compressionargs": {"compression": "zstd"}}, 0),
-    "lerc deflate": ("lerc", (64, 96), "u2", {"compressionargs": {"compression": "deflate"}}, 0),
+                                                 "planarconfig": "contig"}),
+    "lerc zstd": ("lerc", (64, 96), "u2", {"compressionargs": {"compression": "zstd"}}),
+    "lerc deflate": ("lerc", (64, 96), "u2", {"compressionargs": {"compression": "deflate"}}),
 }
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", IMAGE_CASES)
 def test_image_and_array_codecs(case, layout):
-    codec, shape, dtype, options, _ = IMAGE_CASES[case]
+    codec, shape, dtype, options = IMAGE_CASES[case]
     needs_codec(codec)
     compression = case.split()[0]
     tile = {"tile": (32, 48)} if layout == "tiles" else {"rowsperstrip": 16}
@@ -550,3 +550,16 @@ def test_pages_and_regions_over_http(http_server):
                                       data[2, 300:364, 10:74])
     assert len(log.read_text().splitlines()) - before <= 8
     np.testing.assert_array_equal(oc.read(f"{base}/remote.tif", format="tiff"), data)
+
+
+def test_pages_from_many_threads_at_once():
+    """Threads asking for pages the chain walk has not reached yet."""
+    from concurrent.futures import ThreadPoolExecutor
+    data = np.arange(3000, dtype=np.uint16).repeat(4).reshape(3000, 2, 2)
+    blob = tiff_bytes(data, photometric="minisblack", metadata=None)
+    for _ in range(3):
+        with TiffReader(blob) as reader:
+            with ThreadPoolExecutor(4) as pool:
+                got = list(pool.map(lambda i: reader[i], [2999, 1500, 10, 2500, 700, 2999] * 4))
+            for g, i in zip(got, [2999, 1500, 10, 2500, 700, 2999] * 4):
+                np.testing.assert_array_equal(g, data[i])

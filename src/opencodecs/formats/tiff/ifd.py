@@ -8,6 +8,7 @@ the native walker in `_tiff_chain`, so page 5000 of a file is found without
 parsing pages 1 to 4999.
 """
 
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -237,17 +238,21 @@ class IfdChain:
         self._base = 0
         self._window_size = _WINDOW_MEMORY if source.in_memory else _WINDOW_SMALL
         self._walker = import_native("tiff", "_tiff_chain", "the IFD chain walker")
+        self._lock = threading.Lock()  # one walk at a time; readers of found offsets need none
 
     def offset(self, index: int) -> int:
         if index >= self._count:
-            self._walk(index + 1 - self._count)
+            with self._lock:
+                if index >= self._count:
+                    self._walk(index + 1 - self._count)
             if index >= self._count:
                 raise IndexError(f"page {index} out of range for {self._count} pages")
         return int(self._offsets[index])
 
     def __len__(self):
-        while not self._complete:
-            self._walk(1 << 20)
+        with self._lock:
+            while not self._complete:
+                self._walk(1 << 20)
         return self._count
 
     def _walk(self, hops: int) -> None:
