@@ -449,6 +449,7 @@ def _bad_cases() -> list:
                        photometric="minisblack", metadata=None, tile=(16, 16), compression="zstd")
     strips = tiff_bytes(image((40, 50), "u2"), rowsperstrip=8, metadata=None)
     big = tiff_bytes(image((40, 50), "u2"), bigtiff=True, metadata=None, tile=(16, 16))
+    float_predicted = tiff_bytes(image((8, 8), "f4"), compression="zlib", predictor=3)
     offsets = ifd_offsets(stack)
     size = len(stack)
     cases = [
@@ -472,6 +473,8 @@ def _bad_cases() -> list:
         ("signed 13-bit samples", patch_value(tiff_bytes(image((8, 8), "i2")), 0,
                                               "BitsPerSample", 13)),
         ("8-bit floats", patch_value(tiff_bytes(image((8, 8), "f4")), 0, "BitsPerSample", 8)),
+        ("predictor 2 on floats", patch_value(float_predicted, 0, "Predictor", 2)),
+        ("unknown predictor", patch_value(float_predicted, 0, "Predictor", 7)),
     ]
     first = int.from_bytes(big[8:16], "little")
     lying = bytearray(big)
@@ -484,7 +487,8 @@ MUST_FAIL = ("truncated header", "truncated in first IFD", "truncated in tile da
              "IFD loop", "next IFD past end", "next IFD into header", "first IFD past end",
              "tile offset past end", "byte count past end", "strip offset past end", "absurd width",
              "absurd length", "zero width", "tile count mismatch", "rows per strip zero",
-             "huge tile", "signed 13-bit samples", "8-bit floats", "bigtiff entry count 2**60")
+             "huge tile", "signed 13-bit samples", "8-bit floats", "bigtiff entry count 2**60",
+             "predictor 2 on floats", "unknown predictor")
 
 
 def test_bad_input_gives_clear_errors():

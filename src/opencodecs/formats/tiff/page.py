@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from ...core.codec import check_decoded_size
-from ...core.errors import CodecUnavailableError, DecodeError, UnknownFormatError
+from ...core.errors import CodecUnavailableError, DecodeError, EncodeError, UnknownFormatError
 from ...core.parallel import parallel_for
 from ...core.registry import get_codec
 from . import tags as T
@@ -123,6 +123,10 @@ class TiffPage:
         self.subfile_type = get(T.NEW_SUBFILE_TYPE, 0)
         self.fill_order = get(T.FILL_ORDER, 1)
         self.dtype = self._sample_dtype()
+        subsampling = tags.get(T.YCBCR_SUBSAMPLING, (1, 1))
+        if self.photometric == T.PHOTOMETRIC_YCBCR and self.compression != 7 and \
+                subsampling != (1, 1):
+            self._fail(f"subsampled YCbCr {subsampling} outside JPEG is not supported")
         self.is_tiled = T.TILE_WIDTH in tags
         if self.is_tiled:
             self.tile = (get(T.TILE_LENGTH, 0), get(T.TILE_WIDTH, 0))
@@ -389,6 +393,8 @@ class TiffPage:
             if self.fill_order == 2:
                 blob = _REVERSED_BITS[np.frombuffer(blob, np.uint8)]
             if dst is None:  # bits that are not whole bytes: unpack
+                if self.predictor != T.PREDICTOR_NONE:
+                    raise DecodeError(f"predictor {self.predictor} on {self.bits}-bit samples")
                 row_bytes = _ceil_div(cols * samples * self.bits, 8)
                 packed = _scratch_array((n_rows, row_bytes), np.uint8)
                 self._decompress(blob, packed)
@@ -432,7 +438,10 @@ class TiffPage:
         image = dst[..., 0] if dst.shape[2] == 1 else dst
         code = self.compression
         if code == 7 and T.JPEG_TABLES in self.tags:
-            codec.decode(blob, out=image, tables=self.tags[T.JPEG_TABLES])
+            tables = self.tags[T.JPEG_TABLES]
+            if not isinstance(tables, bytes):
+                raise DecodeError("JPEGTables is not a byte string")
+            codec.decode(blob, out=image, tables=tables)
         elif code == 34887 and T.LERC_PARAMETERS in self.tags:
             params = self.tags[T.LERC_PARAMETERS]
             inner = _LERC_INNER.get(params[1]) if isinstance(params, tuple) else None
@@ -457,9 +466,10 @@ def _codec_for(code: int):
 
 def _undo_predictor(values, predictor: int) -> None:
     from ...codecs.predictors import predictor_decode
-    if predictor not in (T.PREDICTOR_HORIZONTAL, T.PREDICTOR_FLOATINGPOINT):
-        raise DecodeError(f"unknown predictor {predictor}")
-    predictor_decode(values, predictor)
+    try:
+        predictor_decode(values, predictor)
+    except EncodeError as e:  # a predictor that does not fit the samples
+        raise DecodeError(str(e)) from None
 
 
 def _unpack_bits(packed, n: int, bits: int, dtype) -> np.ndarray:

@@ -36,7 +36,7 @@ class Series:
         self.pages = pages
         self.shape = tuple(shape)
         self.axes = axes
-        self.kind = kind  # "ome", "shaped", "generic" or "level"
+        self.kind = kind  # "ome", "shaped", "generic", "level", or "pages" (TiffReader.read)
         self.levels = [self]
         self._first = next(p for p in pages if p is not None)
         self.dtype = self._first.dtype
