@@ -431,10 +431,10 @@ def test_many_pages_open_lazily():
     source = CountingSource(blob)
     reader = TiffReader(source)
     assert source.calls <= 4 and source.nbytes < 1000  # header and the first IFD only
-    assert reader._chain._count == 1 and list(reader.pages._pages) == [0]
+    assert reader._chain._count == 1 and len(reader.pages._cache) == 1
     calls = source.calls
     np.testing.assert_array_equal(reader[5000], data[5000])
-    assert list(reader.pages._pages) == [0, 5000]  # pages 1-4999 were never parsed
+    assert len(reader.pages._cache) == 2 and 5000 in reader.pages._cache  # not pages 1-4999
     assert source.calls - calls <= 8
     assert reader._chain._count == 5001
     assert len(reader.pages) == pages
@@ -567,3 +567,14 @@ def test_pages_from_many_threads_at_once():
                 got = list(pool.map(lambda i: reader[i], [2999, 1500, 10, 2500, 700, 2999] * 4))
             for g, i in zip(got, [2999, 1500, 10, 2500, 700, 2999] * 4):
                 np.testing.assert_array_equal(g, data[i])
+
+
+def test_long_series_keep_a_bounded_number_of_pages():
+    data = np.arange(3000, dtype=np.uint16).repeat(4).reshape(3000, 2, 2)
+    blob = tiff_bytes(data, photometric="minisblack", metadata=None)
+    with TiffReader(blob) as reader:
+        reader.pages._cache._size = 100
+        np.testing.assert_array_equal(reader.asarray(), data)
+        np.testing.assert_array_equal(reader.read(), data)
+        assert len(reader.pages._cache) == 100
+        assert reader.series[0].pages[-1].shape == (2, 2)

@@ -16,6 +16,7 @@ resolutions, levels[0] being the series itself. Series are found as follows:
 """
 
 import json
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -27,19 +28,30 @@ from ...core.parallel import parallel_for
 class Series:
     """An image stored in pages: `shape`, `axes`, `dtype`, `pages`, `levels`.
 
-    `pages` holds one page per plane, in C order of the leading axes
-    (shape without the page's own axes); None marks a plane the file lacks,
-    which reads as zeros.
+    `pages` gives one page per plane, in C order of the leading axes (shape
+    without the page's own axes); None marks a plane the file lacks, which
+    reads as zeros. The series keeps only where its pages are (`keys`: a page
+    number, or (page number, SubIFD number)); pages are parsed when used and
+    the reader keeps the most recent, so a series of 100,000 pages stays small.
     """
 
-    def __init__(self, pages: list, shape: tuple, axes: str, kind: str):
-        self.pages = pages
+    def __init__(self, reader, keys: list, shape: tuple, axes: str, kind: str):
+        self._reader = reader
+        self.keys = keys
         self.shape = tuple(shape)
         self.axes = axes
         self.kind = kind  # "ome", "shaped", "generic", "level", or "pages" (TiffReader.read)
         self.levels = [self]
-        self._first = next(p for p in pages if p is not None)
-        self.dtype = self._first.dtype
+        self._first = next(k for k in keys if k is not None)
+        self.dtype = self.first_page.dtype
+
+    @property
+    def first_page(self):
+        return self._reader.page(self._first)
+
+    @property
+    def pages(self) -> "PageList":
+        return PageList(self._reader, self.keys)
 
     @property
     def ndim(self):
@@ -50,25 +62,27 @@ class Series:
 
     def asarray(self, *, out=None, numthreads=None) -> np.ndarray:
         """The whole image: pages decoded in parallel (or each page's chunks, for few pages)."""
-        first = self._first
-        for page in self.pages:
-            if page is not None and (page.shape != first.shape or page.dtype != first.dtype):
+        first = self.first_page
+        pages = self.pages
+        for page in pages:  # all checked before the output is allocated
+            if page is None:
+                continue
+            if page.shape != first.shape or page.dtype != first.dtype:
                 raise DecodeError(f"tiff: {page.name} has shape {page.shape} {page.dtype}, unlike "
                                   f"{first.name} ({first.shape} {first.dtype}) of the same series")
-            if page is not None:
-                page.check_stored_size()
+            page.check_stored_size()
         if out is None:
             check_decoded_size("tiff", self.dtype, self.shape)
             out = np.empty(self.shape, self.dtype)
         elif out.shape != self.shape or out.dtype != self.dtype or not out.flags.c_contiguous:
             raise DecodeError(f"tiff: out must be a C-contiguous {self.dtype} array of shape {self.shape}")
-        frames = out.reshape(len(self.pages), *first.shape)
+        frames = out.reshape(len(pages), *first.shape)
         threads = numthreads_or_default(numthreads)
-        if len(self.pages) < 2 * threads:
-            for page, frame in zip(self.pages, frames):
-                _read_page(page, frame, threads)
+        if len(pages) < 2 * threads:
+            for k in range(len(pages)):
+                _read_page(pages[k], frames[k], threads)
         else:
-            parallel_for(lambda k: _read_page(self.pages[k], frames[k], 1), len(self.pages), threads)
+            parallel_for(lambda k: _read_page(pages[k], frames[k], 1), len(pages), threads)
         return out
 
     def read_region(self, y: int, x: int, h: int, w: int, *, plane: int = 0, out=None,
@@ -78,6 +92,22 @@ class Series:
         if page is None:
             raise DecodeError(f"tiff: plane {plane} of the series is not in the file")
         return page.read_region(y, x, h, w, out=out, numthreads=numthreads)
+
+
+class PageList(Sequence):
+    """The pages of a series, parsed (or taken from the reader's cache) when asked for."""
+
+    def __init__(self, reader, keys):
+        self._reader = reader
+        self._keys = keys
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._reader.page(k) for k in self._keys[index]]
+        return self._reader.page(self._keys[index])
+
+    def __len__(self):
+        return len(self._keys)
 
 
 def _read_page(page, frame, numthreads):
@@ -95,8 +125,8 @@ def ome_series(reader, ome) -> list:
         ifds = image.plane_ifds(n_pages, ome.uuid)
         if (ifds < 0).all():
             continue
-        pages = [reader.pages[int(i)] if i >= 0 else None for i in ifds.ravel()]
-        first = next(p for p in pages if p is not None)
+        keys = [int(i) if i >= 0 else None for i in ifds.ravel()]
+        first = reader.page(next(k for k in keys if k is not None))
         if first.width != image.sizes["X"] or first.length != image.sizes["Y"]:
             raise DecodeError(f"tiff: OME image {image.name!r} is {image.sizes['Y']}x"
                               f"{image.sizes['X']}, its first page {first.shape}")
@@ -104,7 +134,7 @@ def ome_series(reader, ome) -> list:
         kept = [i for i, n in enumerate(ifds.shape) if n > 1]
         shape = tuple(ifds.shape[i] for i in kept) + first.shape
         axes = "".join(plane_axes[i] for i in kept) + _page_axes(first)
-        series.append(_with_levels(reader, Series(pages, shape, axes, "ome")))
+        series.append(_with_levels(reader, Series(reader, keys, shape, axes, "ome")))
     return series
 
 
@@ -116,15 +146,14 @@ def generic_series(reader) -> list:
     i = 0
     while i < n_pages:
         page = pages[i]
-        if page.is_reduced and series and len(series[-1].pages) == 1 \
-                and series[-1].kind != "level" and _same_kind(page, series[-1].pages[0]):
-            series[-1].levels.append(Series([page], page.shape, _page_axes(page), "level"))
+        if page.is_reduced and series and len(series[-1].keys) == 1 \
+                and series[-1].kind != "level" and _same_kind(page, series[-1].first_page):
+            series[-1].levels.append(Series(reader, [i], page.shape, _page_axes(page), "level"))
             i += 1
             continue
         shaped = _shaped_description(page)
         if shaped is not None and shaped[0] % page.size == 0:
             count = min(max(shaped[0] // page.size, 1), n_pages - i)
-            members = [pages[j] for j in range(i, i + count)]
             if count * page.size == shaped[0]:
                 shape, axes = shaped[1], shaped[2] or "Q" * (len(shaped[1]) - page.ndim) + _page_axes(page)
             else:
@@ -138,11 +167,11 @@ def generic_series(reader) -> list:
                         or _shaped_description(other) is not None:
                     break
                 count += 1
-            members = [pages[j] for j in range(i, i + count)]
             shape = page.shape if count == 1 else (count, *page.shape)
             axes = _page_axes(page) if count == 1 else "I" + _page_axes(page)
             kind = "generic"
-        series.append(_with_levels(reader, Series(members, shape, axes, kind)))
+        keys = list(range(i, i + count))
+        series.append(_with_levels(reader, Series(reader, keys, shape, axes, kind)))
         i += count
     return series
 
@@ -170,14 +199,13 @@ def level_page(reader, level: int):
 
 def _with_levels(reader, series: Series) -> Series:
     """Attach the levels the series' SubIFDs hold."""
-    pages = [p for p in series.pages if p is not None]
-    n_levels = min(len(p.subifds) for p in pages)
-    lead = series.shape[:len(series.shape) - series._first.ndim]
+    n_levels = min(len(p.subifds) for p in series.pages if p is not None)
+    lead = series.shape[:len(series.shape) - series.first_page.ndim]
     for k in range(n_levels):
-        level_pages = [None if p is None else reader.subifd(p, k) for p in series.pages]
-        first = next(p for p in level_pages if p is not None)
+        keys = [None if key is None else (key, k) for key in series.keys]
+        first = reader.page(next(key for key in keys if key is not None))
         axes = series.axes[:len(lead)] + _page_axes(first)
-        series.levels.append(Series(level_pages, lead + first.shape, axes, "level"))
+        series.levels.append(Series(reader, keys, lead + first.shape, axes, "level"))
     return series
 
 

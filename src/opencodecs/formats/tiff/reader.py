@@ -8,6 +8,9 @@ pages make up (see formats.tiff.pyramid), `ome_metadata` the OME-XML parsed.
 Every read goes through the DataSource (read_at / read_many).
 """
 
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
@@ -21,12 +24,46 @@ from .ome import is_ome_xml, parse_ome_xml
 from .page import TiffPage
 
 
-class Pages:
-    """The file's main chain of pages, parsed on first access and kept."""
+class PageCache:
+    """Parsed pages by key, the most recently used kept (a bounded memory for
+    files of 100,000 pages), safe to use from several threads."""
+
+    def __init__(self, parse, size: int = 8192):
+        self._parse = parse
+        self._size = size
+        self._pages = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+                return page
+        page = self._parse(key)
+        with self._lock:
+            self._pages[key] = page
+            if len(self._pages) > self._size:
+                self._pages.popitem(last=False)
+        return page
+
+    def __contains__(self, key):
+        return key in self._pages
+
+    def __len__(self):
+        return len(self._pages)
+
+
+class Pages(Sequence):
+    """The pages of the file's main IFD chain: `pages[i]` walks the chain to
+    page i (once) and parses that page only."""
 
     def __init__(self, reader):
         self._reader = reader
-        self._pages = {}
+        self._cache = PageCache(self._parse)
+
+    def _parse(self, index):
+        return self._reader._page_at(self._reader._chain.offset(index), f"page {index}")
 
     def __getitem__(self, index) -> TiffPage:
         if isinstance(index, slice):
@@ -36,11 +73,7 @@ class Pages:
             index += len(self)
             if index < 0:
                 raise IndexError("page index out of range")
-        page = self._pages.get(index)
-        if page is None:
-            offset = self._reader._chain.offset(index)
-            page = self._pages[index] = self._reader._page_at(offset, f"page {index}")
-        return page
+        return self._cache.get(index)
 
     def __len__(self):
         return len(self._reader._chain)
@@ -72,7 +105,7 @@ class TiffReader(Reader):
         try:
             self._layout, first = read_header(self._source)
             self._chain = IfdChain(self._source, self._layout, first)
-            self._subifds = {}
+            self._subifds = PageCache(self._parse_subifd)
             self.numthreads = numthreads
             self.pages = Pages(self)
             self.pages[0]  # a file whose first IFD is broken fails here
@@ -95,17 +128,25 @@ class TiffReader(Reader):
         return TiffPage(self._source, self._layout.byteorder, offset, tags, name)
 
     def subifd(self, page: TiffPage, k: int) -> TiffPage:
-        """The page in SubIFD `k` of `page` (parsed once)."""
+        """The page in SubIFD `k` of `page`."""
         offsets = page.subifds
         if not 0 <= k < len(offsets):
             raise IndexError(f"{page.name} has {len(offsets)} SubIFDs, no SubIFD {k}")
-        offset = offsets[k]
-        found = self._subifds.get(offset)
-        if found is None:
-            if not self._layout.header_size <= offset < self._source.size:
-                raise DecodeError(f"tiff: {page.name} SubIFD {k} offset {offset} is outside the file")
-            found = self._subifds[offset] = self._page_at(offset, f"{page.name} SubIFD {k}")
-        return found
+        return self._subifds.get((offsets[k], f"{page.name} SubIFD {k}"))
+
+    def _parse_subifd(self, key) -> TiffPage:
+        offset, name = key
+        if not self._layout.header_size <= offset < self._source.size:
+            raise DecodeError(f"tiff: {name} offset {offset} is outside the file")
+        return self._page_at(offset, name)
+
+    def page(self, key):
+        """A page by its key in a Series: page number, (page number, SubIFD number), or None."""
+        if key is None:
+            return None
+        if isinstance(key, tuple):
+            return self.subifd(self.pages[key[0]], key[1])
+        return self.pages[key]
 
     # -- Reader interface -------------------------------------------------------
 
@@ -135,9 +176,9 @@ class TiffReader(Reader):
 
     def read(self) -> np.ndarray:
         """Every page stacked: (pages, *page shape); pages must agree in shape and dtype."""
-        pages = list(self.pages)
-        return pyramid.Series(pages, (len(pages), *pages[0].shape), "I", "pages").asarray(
-            numthreads=self.numthreads)
+        n = len(self.pages)
+        return pyramid.Series(self, list(range(n)), (n, *self.pages[0].shape), "I",
+                              "pages").asarray(numthreads=self.numthreads)
 
     # -- images -------------------------------------------------------------
 
