@@ -35,8 +35,10 @@ class Series:
     the reader keeps the most recent, so a series of 100,000 pages stays small.
     """
 
-    def __init__(self, reader, keys: list, shape: tuple, axes: str, kind: str):
+    def __init__(self, reader, keys: list, shape: tuple, axes: str, kind: str,
+                 checked: bool = False):
         self._reader = reader
+        self._checked = checked  # pages known to agree and to hold their data
         self.keys = keys
         self.shape = tuple(shape)
         self.axes = axes
@@ -64,13 +66,11 @@ class Series:
         """The whole image: pages decoded in parallel (or each page's chunks, for few pages)."""
         first = self.first_page
         pages = self.pages
-        for page in pages:  # all checked before the output is allocated
-            if page is None:
-                continue
-            if page.shape != first.shape or page.dtype != first.dtype:
-                raise DecodeError(f"tiff: {page.name} has shape {page.shape} {page.dtype}, unlike "
-                                  f"{first.name} ({first.shape} {first.dtype}) of the same series")
-            page.check_stored_size()
+        if not self._checked:  # before the output is allocated
+            for page in pages:
+                if page is not None:
+                    _check_member(page, first)
+            self._checked = True
         if out is None:
             check_decoded_size("tiff", self.dtype, self.shape)
             out = np.empty(self.shape, self.dtype)
@@ -108,6 +108,14 @@ class PageList(Sequence):
 
     def __len__(self):
         return len(self._keys)
+
+
+def _check_member(page, first) -> None:
+    """DecodeError unless `page` can be a plane of a series whose first page is `first`."""
+    if page.shape != first.shape or page.dtype != first.dtype:
+        raise DecodeError(f"tiff: {page.name} has shape {page.shape} {page.dtype}, unlike "
+                          f"{first.name} ({first.shape} {first.dtype}) of the same series")
+    page.check_stored_size()
 
 
 def _read_page(page, frame, numthreads):
@@ -151,9 +159,12 @@ def generic_series(reader) -> list:
             series[-1].levels.append(Series(reader, [i], page.shape, _page_axes(page), "level"))
             i += 1
             continue
+        page.check_stored_size()
         shaped = _shaped_description(page)
         if shaped is not None and shaped[0] % page.size == 0:
             count = min(max(shaped[0] // page.size, 1), n_pages - i)
+            for j in range(i + 1, i + count):
+                _check_member(pages[j], page)
             if count * page.size == shaped[0]:
                 shape, axes = shaped[1], shaped[2] or "Q" * (len(shaped[1]) - page.ndim) + _page_axes(page)
             else:
@@ -166,12 +177,13 @@ def generic_series(reader) -> list:
                 if other.is_reduced or other.shape != page.shape or other.dtype != page.dtype \
                         or _shaped_description(other) is not None:
                     break
+                other.check_stored_size()
                 count += 1
             shape = page.shape if count == 1 else (count, *page.shape)
             axes = _page_axes(page) if count == 1 else "I" + _page_axes(page)
             kind = "generic"
         keys = list(range(i, i + count))
-        series.append(_with_levels(reader, Series(reader, keys, shape, axes, kind)))
+        series.append(_with_levels(reader, Series(reader, keys, shape, axes, kind, checked=True)))
         i += count
     return series
 
@@ -199,7 +211,9 @@ def level_page(reader, level: int):
 
 def _with_levels(reader, series: Series) -> Series:
     """Attach the levels the series' SubIFDs hold."""
-    n_levels = min(len(p.subifds) for p in series.pages if p is not None)
+    n_levels = len(series.first_page.subifds)
+    if n_levels:
+        n_levels = min(len(p.subifds) for p in series.pages if p is not None)
     lead = series.shape[:len(series.shape) - series.first_page.ndim]
     for k in range(n_levels):
         keys = [None if key is None else (key, k) for key in series.keys]

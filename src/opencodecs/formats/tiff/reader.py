@@ -8,8 +8,6 @@ pages make up (see formats.tiff.pyramid), `ome_metadata` the OME-XML parsed.
 Every read goes through the DataSource (read_at / read_many).
 """
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cached_property
 
@@ -25,26 +23,22 @@ from .page import TiffPage
 
 
 class PageCache:
-    """Parsed pages by key, the most recently used kept (a bounded memory for
-    files of 100,000 pages), safe to use from several threads."""
+    """Parsed pages by key, safe to use from several threads. Bounded, for
+    files of 100,000 pages: once full, further pages are parsed each time they
+    are used (scans over every page then keep the first ones instead of
+    evicting each page before its next use)."""
 
-    def __init__(self, parse, size: int = 8192):
+    def __init__(self, parse, size: int = 16384):
         self._parse = parse
         self._size = size
-        self._pages = OrderedDict()
-        self._lock = threading.Lock()
+        self._pages = {}
 
     def get(self, key):
-        with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-                return page
-        page = self._parse(key)
-        with self._lock:
-            self._pages[key] = page
-            if len(self._pages) > self._size:
-                self._pages.popitem(last=False)
+        page = self._pages.get(key)
+        if page is None:
+            page = self._parse(key)
+            if len(self._pages) < self._size:
+                self._pages[key] = page
         return page
 
     def __contains__(self, key):
