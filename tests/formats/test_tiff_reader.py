@@ -320,6 +320,10 @@ def test_out_argument():
     np.testing.assert_array_equal(out, data)
     with pytest.raises(oc.DecodeError):
         oc.get_codec("tiff").decode(blob, out=np.empty((40, 49), np.uint16))
+    with pytest.raises(TypeError):
+        oc.read(blob, format="tiff", tile_size=3)
+    with pytest.raises(TypeError):
+        TiffReader(blob, bogus=True)
 
 
 # -- random access: tiles and regions -----------------------------------------------
