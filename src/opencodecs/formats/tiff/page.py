@@ -380,10 +380,17 @@ class TiffPage:
         """Decode chunk `i` into `dst` (its exact, contiguous destination), or,
         with dst None, into a scratch array (n_rows, chunk cols, samples) returned."""
         cols, samples = self.chunk_shape[1], self._chunk_samples
-        if dst is None:
-            dst = _scratch_array((n_rows, cols, samples), self.dtype) if self.bits % 8 == 0 else None
-        else:
-            n_rows = dst.shape[0]
+        n_rows = n_rows if dst is None else dst.shape[0]
+        if self._stored_as_values and len(blob):
+            # Uncompressed: the stored bytes seen as values (no copy); one copy
+            # into place converts the byte order on the way.
+            values = self._stored_values(i, blob, n_rows)
+            if dst is None:
+                return values
+            dst[...] = values
+            return dst
+        if dst is None and self.bits % 8 == 0:
+            dst = _scratch_array((n_rows, cols, samples), self.dtype)
         try:
             if not len(blob):  # a sparse file's missing chunk
                 if dst is None:
@@ -409,6 +416,19 @@ class TiffPage:
             return dst
         except DecodeError as e:
             raise DecodeError(f"tiff: {self.name}, chunk {i}: {e}") from None
+
+    @cached_property
+    def _stored_as_values(self) -> bool:
+        return self.compression == 1 and self.predictor == T.PREDICTOR_NONE and \
+            self.bits % 8 == 0 and self.fill_order == 1
+
+    def _stored_values(self, i, blob, n_rows):
+        shape = (n_rows, self.chunk_shape[1], self._chunk_samples)
+        count = math.prod(shape)
+        if len(blob) < count * self.dtype.itemsize:
+            self._fail(f"chunk {i}: {len(blob)} bytes of uncompressed data, "
+                       f"{count * self.dtype.itemsize} needed")
+        return np.frombuffer(blob, self.dtype.newbyteorder(self._byteorder), count).reshape(shape)
 
     def _decompress(self, blob, dst):
         """The chunk's decoded bytes (or image) into `dst`, exactly."""
