@@ -5,6 +5,7 @@ regions); laziness; bad input."""
 import io
 import itertools
 import shutil
+import struct
 import subprocess
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import tifffile
 from hostile import assert_no_bad_outcomes, check_decoders, run_cases
 from tiff_helpers import (assert_same_as_tifffile, ifd_offsets, image, patch_next_ifd,
-                          patch_value, tiff_bytes)
+                          patch_value, tag_info, tiff_bytes)
 
 import opencodecs as oc
 from opencodecs.core.sources import BufferSource
@@ -158,6 +159,32 @@ def test_packed_bit_depths(bits):
     data = (image((21, 33), "u2") % (1 << bits)).astype(dtype)
     blob = tiff_bytes(data, bitspersample=bits)
     np.testing.assert_array_equal(assert_same_as_tifffile(blob), data)
+
+
+@pytest.mark.parametrize("compression", ["none", "zlib"])
+def test_fill_order_2(compression):
+    """Bits stored least significant first: the stored (compressed) bytes are
+    reversed bit by bit before decoding, as libtiff does."""
+    data = image((20, 24), bool)
+    stored = np.packbits(data, axis=1).tobytes()
+    if compression != "none":
+        stored = oc.get_codec("deflate").encode(stored)
+    stored = np.packbits(np.unpackbits(np.frombuffer(stored, np.uint8))
+                         .reshape(-1, 8)[:, ::-1]).tobytes()
+    # tifffile will not write FillOrder: write a private tag and rename it.
+    blob = tiff_bytes(np.zeros(len(stored), np.uint8), extratags=[(65100, "H", 1, 2, True)])
+    entry, _, _, byteorder = tag_info(blob, 0, 65100)
+    blob = bytearray(blob)
+    struct.pack_into(byteorder + "H", blob, entry, 266)
+    for name, value in (("ImageWidth", 24), ("ImageLength", 20), ("RowsPerStrip", 20),
+                        ("BitsPerSample", 1), ("Compression", 1 if compression == "none" else 8)):
+        blob = bytearray(patch_value(bytes(blob), 0, name, value))
+    start = tag_info(bytes(blob), 0, "StripOffsets")[1]
+    offset = struct.unpack_from(byteorder + "I", blob, start)[0]
+    blob[offset:offset + len(stored)] = stored
+    blob = patch_value(bytes(blob), 0, "StripByteCounts", len(stored))
+    assert_same_as_tifffile(blob)
+    np.testing.assert_array_equal(oc.read(blob, format="tiff"), data)
 
 
 @pytest.mark.parametrize("rowsperstrip", [1, 7, 1000])
