@@ -11,7 +11,9 @@
 - page 5000: open a 10,000-page file and read page 5000.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -30,7 +32,8 @@ TILE = 256
 def _files(fast: bool) -> dict:
     """Write the test files once per run (into a temporary directory)."""
     size = 4096 if fast else 8192
-    folder = tempfile.mkdtemp(prefix="bench-tiff-")
+    folder = tempfile.mkdtemp(prefix="oc-bench-tiff-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     image = microscopy_u16((size, size))
     paths = {"image": image, "tiled": os.path.join(folder, "tiled.tif"),
              "pyramid": os.path.join(folder, "pyramid.tif"),
