@@ -22,6 +22,9 @@ class DataSource:
 
     size: int = 0
     name: str = "<source>"
+    # True where any read is a zero-copy view of memory (a buffer, a mapped
+    # file): readers may then read large spans freely.
+    in_memory: bool = False
 
     def read_at(self, offset: int, n: int) -> memoryview:
         self._check(offset, n)
@@ -91,6 +94,8 @@ def coalesce(ranges, gap: int):
 class BufferSource(DataSource):
     """Bytes already in memory (bytes, bytearray, memoryview, mmap, ndarray)."""
 
+    in_memory = True
+
     def __init__(self, buffer, name: str = "<buffer>"):
         view = memoryview(buffer)
         self._view = view if view.format == "B" and view.ndim == 1 else view.cast("B")
@@ -136,6 +141,7 @@ class FileSource(BufferSource):
             self._view = None
             self.size = size
             self.name = str(name)
+            self.in_memory = False
 
     def _read_into(self, offset, target):
         # pread copies from the page cache straight into the caller's memory:
