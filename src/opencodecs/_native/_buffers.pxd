@@ -63,3 +63,45 @@ cdef inline void bytes_free(BytesOut* b) noexcept:
     """Release an unfinished bytes object (safe after finish)."""
     Py_XDECREF(b.obj)
     b.obj = NULL
+
+
+ctypedef ptrdiff_t (*bounded_encoder)(const unsigned char*, size_t, unsigned char*, size_t) noexcept nogil
+ctypedef size_t (*encode_bound)(size_t) noexcept nogil
+
+
+cdef inline object encode_bounded(bounded_encoder encode, encode_bound bound, object src,
+                                  object out, str name):
+    """Run one of our own C encoders (bytes written, or < 0 when the output is too
+    small) into new bytes of the worst-case size, or into the caller's `out`
+    (the written part, as a memoryview)."""
+    cdef Py_buffer s, o
+    cdef BytesOut b
+    cdef ptrdiff_t r
+    cdef unsigned char* dst
+    cdef size_t cap
+    cdef bint has_out = False
+    get_input(src, &s)
+    b.obj = NULL
+    try:
+        if out is None:
+            cap = bound(<size_t>s.len)
+            bytes_new(&b, <Py_ssize_t>cap)
+            dst = <unsigned char*>b.data
+        else:
+            get_output(out, &o)
+            has_out = True
+            dst = <unsigned char*>o.buf
+            cap = <size_t>o.len
+        with nogil:
+            r = encode(<const unsigned char*>s.buf, <size_t>s.len, dst, cap)
+        if r < 0:
+            from opencodecs.core.errors import EncodeError
+            raise EncodeError(f"{name}: output does not fit in {cap} bytes")
+        if out is None:
+            return bytes_finish(&b, <Py_ssize_t>r)
+        return memoryview(out).cast("B")[:r]
+    finally:
+        PyBuffer_Release(&s)
+        if has_out:
+            PyBuffer_Release(&o)
+        bytes_free(&b)

@@ -4,7 +4,7 @@
 from libc.stdlib cimport malloc, free
 from opencodecs._native._buffers cimport *
 
-from opencodecs.core.errors import DecodeError, EncodeError
+from opencodecs.core.errors import DecodeError
 
 
 cdef extern from "lzw.h" nogil:
@@ -12,7 +12,6 @@ cdef extern from "lzw.h" nogil:
         LZW_OK
         LZW_CORRUPT
         LZW_OUTPUT_FULL
-        LZW_NOMEM
     ctypedef struct lzw_decoder:
         size_t out_pos
     size_t lzw_encode_bound(size_t n)
@@ -26,38 +25,7 @@ cdef enum:
 
 
 def encode(src, out=None):
-    cdef Py_buffer s, o
-    cdef BytesOut b
-    cdef ptrdiff_t r
-    cdef unsigned char* dst
-    cdef size_t cap
-    cdef bint has_out = False
-    get_input(src, &s)
-    b.obj = NULL
-    try:
-        if out is None:
-            cap = lzw_encode_bound(<size_t>s.len)
-            bytes_new(&b, <Py_ssize_t>cap)
-            dst = <unsigned char*>b.data
-        else:
-            get_output(out, &o)
-            has_out = True
-            dst = <unsigned char*>o.buf
-            cap = <size_t>o.len
-        with nogil:
-            r = lzw_encode(<const unsigned char*>s.buf, <size_t>s.len, dst, cap)
-        if r == LZW_NOMEM:
-            raise MemoryError("lzw: out of memory")
-        if r < 0:
-            raise EncodeError(f"lzw: output does not fit in {cap} bytes")
-        if out is None:
-            return bytes_finish(&b, <Py_ssize_t>r)
-        return memoryview(out).cast("B")[:r]
-    finally:
-        PyBuffer_Release(&s)
-        if has_out:
-            PyBuffer_Release(&o)
-        bytes_free(&b)
+    return encode_bounded(<bounded_encoder>lzw_encode, <encode_bound>lzw_encode_bound, src, out, "lzw")
 
 
 def decode(src, out, Py_ssize_t max_size):

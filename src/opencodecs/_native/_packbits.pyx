@@ -3,7 +3,7 @@
 
 from opencodecs._native._buffers cimport *
 
-from opencodecs.core.errors import DecodeError, EncodeError
+from opencodecs.core.errors import DecodeError
 
 
 cdef extern from "packbits.h" nogil:
@@ -14,36 +14,7 @@ cdef extern from "packbits.h" nogil:
 
 
 def encode(src, out=None):
-    cdef Py_buffer s, o
-    cdef BytesOut b
-    cdef ptrdiff_t r
-    cdef unsigned char* dst
-    cdef size_t cap
-    cdef bint has_out = False
-    get_input(src, &s)
-    b.obj = NULL
-    try:
-        if out is None:
-            cap = packbits_encode_bound(<size_t>s.len)
-            bytes_new(&b, <Py_ssize_t>cap)
-            dst = <unsigned char*>b.data
-        else:
-            get_output(out, &o)
-            has_out = True
-            dst = <unsigned char*>o.buf
-            cap = <size_t>o.len
-        with nogil:
-            r = packbits_encode(<const unsigned char*>s.buf, <size_t>s.len, dst, cap)
-        if r < 0:
-            raise EncodeError(f"packbits: output does not fit in {cap} bytes")
-        if out is None:
-            return bytes_finish(&b, <Py_ssize_t>r)
-        return memoryview(out).cast("B")[:r]
-    finally:
-        PyBuffer_Release(&s)
-        if has_out:
-            PyBuffer_Release(&o)
-        bytes_free(&b)
+    return encode_bounded(<bounded_encoder>packbits_encode, <encode_bound>packbits_encode_bound, src, out, "packbits")
 
 
 def decode(src, out, Py_ssize_t max_size):

@@ -1,6 +1,5 @@
 /* TIFF LZW codec, written for opencodecs (see lzw.h). */
 #include "lzw.h"
-#include <stdlib.h>
 #include <string.h>
 
 #define CLEAR 256
@@ -44,14 +43,9 @@ static inline int put_code(bitwriter *w, unsigned code, int width)
 ptrdiff_t lzw_encode(const unsigned char *src, size_t n, unsigned char *dst, size_t cap)
 {
     bitwriter w = {dst, cap, 0, 0, 0};
-    unsigned *keys = malloc(HASH_SIZE * sizeof(unsigned)); /* (prefix << 8 | byte) + 1, 0 = empty */
-    unsigned short *codes = malloc(HASH_SIZE * sizeof(unsigned short));
-    if (!keys || !codes) {
-        free(keys);
-        free(codes);
-        return LZW_NOMEM;
-    }
-    memset(keys, 0, HASH_SIZE * sizeof(unsigned));
+    unsigned keys[HASH_SIZE]; /* (prefix << 8 | byte) + 1, 0 = empty; 48 KiB on the stack */
+    unsigned short codes[HASH_SIZE];
+    memset(keys, 0, sizeof(keys));
     int width = MIN_WIDTH, next = FIRST, err = 0;
     err |= put_code(&w, CLEAR, width);
     if (n > 0) {
@@ -71,7 +65,7 @@ ptrdiff_t lzw_encode(const unsigned char *src, size_t n, unsigned char *dst, siz
             codes[h] = (unsigned short)next++;
             if (next == MAX_CODE - 1) { /* table full: Clear and start over */
                 err |= put_code(&w, CLEAR, width);
-                memset(keys, 0, HASH_SIZE * sizeof(unsigned));
+                memset(keys, 0, sizeof(keys));
                 width = MIN_WIDTH;
                 next = FIRST;
             } else if (next > (1 << width) - 1) {
@@ -95,8 +89,6 @@ ptrdiff_t lzw_encode(const unsigned char *src, size_t n, unsigned char *dst, siz
         else
             w.dst[w.pos++] = (unsigned char)(w.acc << (8 - w.nacc));
     }
-    free(keys);
-    free(codes);
     return err ? LZW_OUTPUT_FULL : (ptrdiff_t)w.pos;
 }
 

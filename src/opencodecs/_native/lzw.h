@@ -4,11 +4,11 @@
 #define OPENCODECS_LZW_H
 #include <stddef.h>
 
-enum { LZW_OK = 0, LZW_CORRUPT = -1, LZW_OUTPUT_FULL = -2, LZW_NOMEM = -3 };
+enum { LZW_OK = 0, LZW_CORRUPT = -1, LZW_OUTPUT_FULL = -2 };
 
 /* Worst-case encoded size of n input bytes. */
 size_t lzw_encode_bound(size_t n);
-/* Encode; returns bytes written or LZW_OUTPUT_FULL / LZW_NOMEM. */
+/* Encode; returns bytes written or LZW_OUTPUT_FULL. */
 ptrdiff_t lzw_encode(const unsigned char *src, size_t n, unsigned char *dst, size_t cap);
 
 /* Decode state, so a caller can grow the output and resume. */
