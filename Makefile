@@ -1,24 +1,18 @@
-# make install | test | bench | demo   (see README.md)
-PYTHON ?= python3.11
-VENV   := .venv
-BIN    := $(CURDIR)/$(VENV)/bin
-STAMP  := $(VENV)/.installed
+# make install | test | bench | demo | lock   (see README.md)
+# The newest python3.1x (3.10 or later) that runs, unless PYTHON= is given.
+PYTHON ?= $(shell for v in 14 13 12 11 10; do python3.$$v -c '' 2>/dev/null && { echo python3.$$v; break; }; done)
+# auto: build a pinned upstream release where the system's library is older or slower
+UPSTREAM_LIBS ?= auto
+BIN := $(CURDIR)/.venv/bin
+export PYTHON UPSTREAM_LIBS
 # The editable build records the ninja and cython it finds on PATH: use the venv's.
 export PATH := $(BIN):$(PATH)
 
-BUILD_INPUTS := pyproject.toml meson.build meson.options scripts/install-system-deps
+.PHONY: install test bench demo lock clean
 
-.PHONY: install test bench demo clean
-
-install: $(STAMP)
-
-$(STAMP): $(BUILD_INPUTS)
-	scripts/install-system-deps
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q meson-python meson ninja 'cython>=3' 'blosc2>=3' 'numpy>=1.25'
-	$(BIN)/pip install -q --no-build-isolation -Csetup-args=-Dall-codecs=true -e '.[test,bench]'
-	touch $(STAMP)
+install:
+	@test -n "$(PYTHON)" || { echo "no python3.1x (3.10 or later) found: make PYTHON=..."; exit 1; }
+	scripts/install
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -29,5 +23,9 @@ bench: install
 demo: install
 	$(BIN)/python scripts/demo.py
 
+# Re-resolve every pin in constraints.txt on purpose (for each Python given).
+lock:
+	$(PYTHON) scripts/lock $(LOCK_PYTHONS)
+
 clean:
-	rm -rf build $(VENV)
+	rm -rf build .venv

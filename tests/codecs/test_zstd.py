@@ -120,6 +120,26 @@ def test_hostile_input():
                           ("windowless", huge[:4] + b"\xff" * 12)])
 
 
+def rle_frame(content_size: int) -> bytes:
+    """A valid frame of `content_size` zero bytes, in 128 KiB RLE blocks (4 bytes each)."""
+    block = 128 << 10
+    header = (0xFD2FB528).to_bytes(4, "little") + bytes([0xC0, 7 << 3]) + content_size.to_bytes(8, "little")
+    sizes = [block] * (content_size // block) + ([content_size % block] if content_size % block else [])
+    blocks = [((n << 3) | (1 << 1) | (i == len(sizes) - 1)).to_bytes(3, "little") + b"\0"
+              for i, n in enumerate(sizes)]
+    return header + b"".join(blocks)
+
+
+@pytest.mark.parametrize("content_size", [(1 << 31) + 4096, 5 << 30])
+def test_content_size_past_2_gib_is_read_as_64_bits(content_size, monkeypatch):
+    # A C int would turn these into a negative number and into 1 GiB.
+    frame = rle_frame(content_size)
+    assert zstandard.frame_content_size(frame) == content_size
+    monkeypatch.setattr(oc.config, "max_decoded_bytes", content_size - 1)
+    with pytest.raises(oc.DecodeError, match=f"declares {content_size} bytes, over max_decoded_bytes"):
+        zstd.decode(frame)
+
+
 def test_threads_give_identical_results():
     items = [PAYLOADS[k] for k in ("uint8", "uint16", "float32", "float64")] * 8
     serial = [zstd.encode(x, level=5) for x in items]

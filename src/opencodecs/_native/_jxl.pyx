@@ -75,8 +75,6 @@ cdef extern from "jxl/decode.h" nogil:
     ctypedef enum JxlSignature:
         JXL_SIG_CODESTREAM
         JXL_SIG_CONTAINER
-    ctypedef enum JxlColorProfileTarget:
-        JXL_COLOR_PROFILE_TARGET_ORIGINAL
     ctypedef enum JxlDecoderStatus:
         JXL_DEC_SUCCESS
         JXL_DEC_ERROR
@@ -100,12 +98,6 @@ cdef extern from "jxl/decode.h" nogil:
     JxlDecoderStatus JxlDecoderProcessInput(JxlDecoder*)
     JxlDecoderStatus JxlDecoderGetBasicInfo(const JxlDecoder*, JxlBasicInfo*)
     JxlDecoderStatus JxlDecoderGetFrameHeader(const JxlDecoder*, JxlFrameHeader*)
-    JxlDecoderStatus JxlDecoderGetColorAsEncodedProfile(const JxlDecoder*, const JxlPixelFormat*,
-                                                        JxlColorProfileTarget, JxlColorEncoding*)
-    JxlDecoderStatus JxlDecoderGetICCProfileSize(const JxlDecoder*, const JxlPixelFormat*,
-                                                 JxlColorProfileTarget, size_t*)
-    JxlDecoderStatus JxlDecoderGetColorAsICCProfile(const JxlDecoder*, const JxlPixelFormat*,
-                                                    JxlColorProfileTarget, uint8_t*, size_t)
     void JxlDecoderSkipFrames(JxlDecoder*, size_t)
     JxlDecoderStatus JxlDecoderImageOutBufferSize(const JxlDecoder*, const JxlPixelFormat*, size_t*)
     JxlDecoderStatus JxlDecoderSetImageOutBuffer(JxlDecoder*, const JxlPixelFormat*, void*, size_t)
@@ -114,6 +106,13 @@ cdef extern from "jxl/decode.h" nogil:
     JxlDecoderStatus JxlDecoderGetBoxSizeRaw(const JxlDecoder*, uint64_t*)
     JxlDecoderStatus JxlDecoderSetBoxBuffer(JxlDecoder*, uint8_t*, size_t)
     size_t JxlDecoderReleaseBoxBuffer(JxlDecoder*)
+
+
+cdef extern from "jxl_compat.h" nogil:
+    # the original colour profile, whichever libjxl signature this build has
+    JxlDecoderStatus oc_jxl_color_encoding(const JxlDecoder*, JxlColorEncoding*)
+    JxlDecoderStatus oc_jxl_icc_size(const JxlDecoder*, size_t*)
+    JxlDecoderStatus oc_jxl_icc(const JxlDecoder*, uint8_t*, size_t)
 
 
 cdef extern from "jxl/encode.h" nogil:
@@ -312,14 +311,12 @@ def icc(src):
     cdef bytearray profile
     if d.next() != JXL_DEC_COLOR_ENCODING:
         raise DecodeError("jxl: no colour encoding")
-    if JxlDecoderGetColorAsEncodedProfile(d.dec, NULL, JXL_COLOR_PROFILE_TARGET_ORIGINAL,
-                                          &named) == JXL_DEC_SUCCESS:
+    if oc_jxl_color_encoding(d.dec, &named) == JXL_DEC_SUCCESS:
         return None
-    if JxlDecoderGetICCProfileSize(d.dec, NULL, JXL_COLOR_PROFILE_TARGET_ORIGINAL, &size) != JXL_DEC_SUCCESS:
+    if oc_jxl_icc_size(d.dec, &size) != JXL_DEC_SUCCESS:
         raise DecodeError("jxl: unreadable ICC profile")
     profile = bytearray(size)
-    if JxlDecoderGetColorAsICCProfile(d.dec, NULL, JXL_COLOR_PROFILE_TARGET_ORIGINAL,
-                                      <uint8_t*><char*>profile, size) != JXL_DEC_SUCCESS:
+    if oc_jxl_icc(d.dec, <uint8_t*><char*>profile, size) != JXL_DEC_SUCCESS:
         raise DecodeError("jxl: unreadable ICC profile")
     return bytes(profile)
 

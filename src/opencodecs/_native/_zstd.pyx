@@ -8,7 +8,7 @@ from opencodecs._native._tls cimport ThreadLocal, tls_init, tls_get, tls_set
 from opencodecs.core.errors import DecodeError, EncodeError
 
 
-cdef extern from "zstd.h" nogil:
+cdef extern from "zstd_static.h" nogil:
     ctypedef struct ZSTD_CCtx
     ctypedef struct ZSTD_DCtx
     ctypedef enum ZSTD_cParameter:
