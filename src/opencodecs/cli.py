@@ -10,14 +10,21 @@ from .core.errors import OpencodecsError
 from .core.io import read_head
 
 
-def capability_table() -> str:
-    """The codec table as Markdown, generated from the registry."""
-    rows = ["| Codec | Aliases | Encode | Decode | Native | Library | Extensions |",
-            "| --- | --- | :-: | :-: | :-: | --- | --- |"]
+def capability_table(builds: bool = False) -> str:
+    """The codec table as Markdown, generated from the registry.
+
+    `builds` adds what this installation links: each library's version and
+    whether it is the system's or the upstream build (machine-specific, so
+    not in the README's table).
+    """
+    build_head, build_rule = (" Build |", " --- |") if builds else ("", "")
+    rows = [f"| Codec | Aliases | Encode | Decode | Native | Library |{build_head} Extensions |",
+            f"| --- | --- | :-: | :-: | :-: | --- |{build_rule} --- |"]
     tick = {True: "✓", False: "—"}
     for c in list_codecs():
+        build = f" {c.library_build or '—'} |" if builds else ""
         rows.append(f"| `{c.name}` | {', '.join(c.aliases) or '—'} | {tick[c.can_encode]} | "
-                    f"{tick[c.can_decode]} | {tick[c.has_native]} | {c.library or 'Python'} | "
+                    f"{tick[c.can_decode]} | {tick[c.has_native]} | {c.library or 'Python'} |{build} "
                     f"{' '.join(c.file_extensions) or '—'} |")
     return "\n".join(rows)
 
@@ -47,7 +54,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "codecs":
-        print(capability_table())
+        print(capability_table(builds=True))
         return 0
     status = 0
     for path in args.files:

@@ -1,6 +1,7 @@
 """The Codec, Reader and Writer base classes every format builds on."""
 
 import importlib
+import importlib.metadata
 from functools import cached_property
 
 import numpy as np
@@ -48,6 +49,32 @@ class Codec:
         if self._native is None:
             return None
         return import_native(self.name, self._native, self.library)
+
+    @property
+    def library_build(self) -> str:
+        """The library this build links, its version and whose build it is.
+
+        e.g. "libzstd 1.5.7 (upstream)": a pinned release built by
+        `make install` where the system's copy is older or slower; "(system)"
+        for the distro's, "(PyPI wheel)" or "(PyPI binding)" for what a PyPI
+        package provides; "built in" for our own C; "" for pure-Python codecs
+        and modules that were not built.
+        """
+        if self._binding is not None:
+            if not self.has_native:
+                return ""
+            try:
+                version = importlib.metadata.version(self._binding)
+            except importlib.metadata.PackageNotFoundError:
+                version = ""
+            return f"{self._binding} {version} (PyPI binding)".replace("  ", " ")
+        if self._native is None:
+            return ""
+        from opencodecs._native._build_info import LIBRARIES
+        library, version, origin = LIBRARIES.get(self._native, ("", "", ""))
+        if origin in ("", "built in"):
+            return origin
+        return f"{library} {version} ({origin})".replace("  ", " ")
 
     @property
     def has_native(self) -> bool:
