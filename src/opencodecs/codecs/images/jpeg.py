@@ -20,11 +20,9 @@ made up, so they raise DecodeError instead of returning grey fill. TurboJPEG
 2.1 cannot decode 12-bit or lossless (SOF3) JPEGs: those raise DecodeError.
 """
 
-from functools import cached_property
 
 import numpy as np
 
-from ...core.codec import import_native
 from ...core.errors import DecodeError, EncodeError
 from ...core.io import as_buffer, copy_into
 from ...core.registry import register
@@ -205,10 +203,6 @@ class MozJpeg(Jpeg):
 
     def signature(self, head):
         return False  # JPEG bytes always dispatch to jpeg
-
-    @cached_property
-    def native(self):
-        return import_native(self.name, self._native, "MozJPEG (not packaged for Debian 12)")
 
 
 def is_jpegls(head) -> bool:
