@@ -1,6 +1,5 @@
 # make install | test | bench | demo | lock   (see README.md)
-# The newest python3.1x (3.10 or later) that runs, unless PYTHON= is given.
-PYTHON ?= $(shell for v in 14 13 12 11 10; do python3.$$v -c '' 2>/dev/null && { echo python3.$$v; break; }; done)
+# PYTHON= picks the interpreter; by default the newest python3.1x that runs (scripts/python).
 # auto: build a pinned upstream release where the system's library is older or slower
 UPSTREAM_LIBS ?= auto
 BIN := $(CURDIR)/.venv/bin
@@ -11,7 +10,6 @@ export PATH := $(BIN):$(PATH)
 .PHONY: install test bench demo lock clean
 
 install:
-	@test -n "$(PYTHON)" || { echo "no python3.1x (3.10 or later) found: make PYTHON=..."; exit 1; }
 	scripts/install
 
 test: install
@@ -25,7 +23,7 @@ demo: install
 
 # Re-resolve every pin in constraints.txt on purpose (for each Python given).
 lock:
-	$(PYTHON) scripts/lock $(LOCK_PYTHONS)
+	"$$(scripts/python)" scripts/lock $(LOCK_PYTHONS)
 
 clean:
 	rm -rf build .venv
