@@ -19,6 +19,14 @@ from .harness import Side, Workload
 LOSSY_QUALITY = 75
 
 
+def _bundled(library: str) -> str:
+    """The version of `library` imagecodecs bundles, as imagecodecs.version() reports it."""
+    for item in ic.version().split(", "):
+        if item.startswith(library + "-"):
+            return item.replace("-", " ", 1)
+    return library
+
+
 @lru_cache(maxsize=2)
 def _images(fast):
     shape = (1024, 1024) if fast else (2048, 2048)
@@ -69,7 +77,8 @@ def jpeg2k(fast=False, only="") -> list:
                 lambda d, p=psnr: ic.jpeg2k_encode(d, level=p, codecformat="J2K", numthreads=1),
                 lambda b, t=1: ic.jpeg2k_decode(b, numthreads=t),
                 (1, oc.config.numthreads), lossless,
-                "J2K codestream, one tile, 5 levels; encode 1 thread; OpenJPEG 2.5.0 here, 2.5.4 in imagecodecs"
+                "J2K codestream, one tile, 5 levels; encode 1 thread; "
+                f"ours {oc.get_codec('jpeg2k').library_build}, imagecodecs {_bundled('openjpeg')}"
                 + ("" if lossless else f"; lossy: PSNR target {psnr:.1f} dB on both sides"), tolerance=1)
     return rows
 
@@ -88,8 +97,9 @@ def htj2k(fast=False, only="") -> list:
                 lambda d, s=qstep: ic.htj2k_encode(d, level=s),
                 lambda b, t=1: ic.htj2k_decode(b),
                 (1, oc.config.numthreads), lossless,
-                "we encode with OpenJPH 0.9 (Debian) and decode with OpenJPEG 2.5.0; imagecodecs "
-                "bundles OpenJPH 0.26 (single-threaded), so its side ignores the thread count"
+                f"we encode with {oc.get_codec('htj2k').library_build} and decode with "
+                f"{oc.get_codec('jpeg2k').library_build}; imagecodecs bundles {_bundled('openjph')} "
+                "(single-threaded), so its side ignores the thread count"
                 + ("" if lossless else f"; qstep {qstep:.4g} on both sides"), tolerance=1)
     return rows
 
