@@ -67,14 +67,15 @@ class Codec:
                 version = importlib.metadata.version(self._binding)
             except importlib.metadata.PackageNotFoundError:
                 version = ""
-            return f"{self._binding} {version} (PyPI binding)".replace("  ", " ")
-        if self._native is None:
+            library, origin = self._binding, "PyPI binding"
+        elif self._native is None:
             return ""
-        from opencodecs._native._build_info import LIBRARIES
-        library, version, origin = LIBRARIES.get(self._native, ("", "", ""))
-        if origin in ("", "built in"):
-            return origin
-        return f"{library} {version} ({origin})".replace("  ", " ")
+        else:
+            from opencodecs._native._build_info import LIBRARIES
+            library, version, origin = LIBRARIES.get(self._native, ("", "", ""))
+            if origin in ("", "built in"):
+                return origin
+        return " ".join(part for part in (library, version, f"({origin})") if part)
 
     @property
     def has_native(self) -> bool:

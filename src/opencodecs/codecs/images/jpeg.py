@@ -20,7 +20,6 @@ made up, so they raise DecodeError instead of returning grey fill. TurboJPEG
 2.1 cannot decode 12-bit or lossless (SOF3) JPEGs: those raise DecodeError.
 """
 
-
 import numpy as np
 
 from ...core.errors import DecodeError, EncodeError
